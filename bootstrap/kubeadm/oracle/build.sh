@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Builds the real kubeadm VERSION from the Go module proxy into OUT (default:
+# the kprov cache), to judge kprov's rendered configurations with
+# `kubeadm init --dry-run --config`. Cached: a second call is a no-op.
+set -euo pipefail
+version=${1:?usage: build.sh v1.X.Y [OUT]}
+cache=${KPROV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kprov}
+out=${2:-$cache/kubeadm-$version}
+if [ -x "$out" ] && "$out" version -o short 2>/dev/null | grep -qx "$version"; then
+  echo "$out"; exit 0
+fi
+here=$(cd "$(dirname "$0")" && pwd)
+mod=$(mktemp -d)
+trap 'rm -rf "$mod"' EXIT
+{
+  echo "module kprov.invalid/kubeadm-oracle"
+  echo
+  echo "go 1.21"
+  echo
+  echo "require k8s.io/kubernetes $version"
+  echo
+  "$here/replaces.sh" "$version"
+} > "$mod/go.mod"
+cat > "$mod/tools.go" <<'GO'
+//go:build tools
+
+package tools
+
+import _ "k8s.io/kubernetes/cmd/kubeadm"
+GO
+mkdir -p "$(dirname "$out")"
+(
+  cd "$mod"
+  # Old releases pin reflect2 1.0.1, which crashes on Go >= 1.18 maps;
+  # go get only ever raises a version, so this is harmless for new ones.
+  GOFLAGS=-mod=mod go get github.com/modern-go/reflect2@v1.0.2 >/dev/null
+  GOFLAGS=-mod=mod go mod tidy -e >/dev/null 2>&1 || true
+  GOFLAGS=-mod=mod go build -trimpath -o "$out.tmp" \
+    -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(echo "$version" | cut -d. -f2)" \
+    k8s.io/kubernetes/cmd/kubeadm
+)
+mv "$out.tmp" "$out"
+echo "$out"

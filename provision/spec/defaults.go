@@ -1,0 +1,155 @@
+package spec
+
+// Defaults used when the spec leaves a value out.
+const (
+	DefaultKubernetesVersion = "v1.21.14"
+	DefaultURI               = "qemu:///system"
+	DefaultStoragePoolRoot   = "/var/lib/kprov/pools"
+	DefaultAccelerator       = "auto"
+	DefaultImageFormat       = "qcow2"
+	DefaultNetworkMode       = "nat"
+	DefaultNodeCIDR          = "10.17.0.0/24"
+	DefaultMTU               = 1500
+	DefaultDNSDomain         = "cluster.local"
+	DefaultPodCIDR           = "192.168.0.0/16"
+	DefaultServiceCIDR       = "10.96.0.0/12"
+	DefaultSSHUser           = "kprov"
+	DefaultVCPU              = 2
+	DefaultMemory            = "2GiB"
+	DefaultDiskSize          = "20GiB"
+	DefaultDiskBus           = "nvme"
+	DefaultKubeProxyMode     = "ipvs"
+	DefaultIPVSScheduler     = "rr"
+	DefaultCalicoVersion     = "v3.11.3"
+	DefaultEncapsulation     = "none"
+	DefaultIPAutodetection   = "interface=eth0"
+	DefaultIngressNamespace  = "ingress-nginx"
+	DefaultIngressService    = "ingress-nginx"
+	DefaultTrafficPolicy     = "Local"
+	DefaultContainerd        = "1.7.24"
+	DefaultBastionPort       = 22
+)
+
+// Roles of a node pool.
+const (
+	RoleControlPlane = "control-plane"
+	RoleWorker       = "worker"
+)
+
+// CalicoManifestURL is the upstream manifest of a Calico version.
+func CalicoManifestURL(version string) string {
+	minor := version
+	if i := indexNth(version, '.', 2); i > 0 {
+		minor = version[:i]
+	}
+	if minor < "v3.20" && len(minor) == len("v3.11") {
+		return "https://docs.projectcalico.org/" + minor + "/manifests/calico.yaml"
+	}
+	return "https://raw.githubusercontent.com/projectcalico/calico/" + version + "/manifests/calico.yaml"
+}
+
+// DefaultIngressManifest is the early-2020 ingress-nginx of the v3.11 stack.
+const DefaultIngressManifest = "https://raw.githubusercontent.com/kubernetes/ingress-nginx/nginx-0.30.0/deploy/static/mandatory.yaml"
+
+func indexNth(s string, c byte, n int) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			n--
+			if n == 0 {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// applyDefaults fills every value the spec left out. It runs before
+// validation so that validation sees the values kprov will use.
+func applyDefaults(c *Cluster) {
+	if c.KubernetesVersion == "" {
+		c.KubernetesVersion = DefaultKubernetesVersion
+	}
+	// Kubernetes versions are kept in kubeadm's form: v1.21.14.
+	if c.KubernetesVersion[0] != 'v' {
+		c.KubernetesVersion = "v" + c.KubernetesVersion
+	}
+	if c.Hypervisor == nil {
+		c.Hypervisor = &Hypervisor{}
+	}
+	h := c.Hypervisor
+	def(&h.URI, DefaultURI)
+	def(&h.StoragePool, DefaultStoragePoolRoot+"/"+c.Name)
+	def(&h.Accelerator, DefaultAccelerator)
+	if c.Image == nil {
+		c.Image = &Image{}
+	}
+	def(&c.Image.Format, DefaultImageFormat)
+	if c.Network == nil {
+		c.Network = &Network{}
+	}
+	n := c.Network
+	def(&n.Mode, DefaultNetworkMode)
+	def(&n.NodeCIDR, DefaultNodeCIDR)
+	if n.MTU == 0 {
+		n.MTU = DefaultMTU
+	}
+	def(&n.DNSDomain, DefaultDNSDomain)
+	def(&n.PodCIDR, DefaultPodCIDR)
+	def(&n.ServiceCIDR, DefaultServiceCIDR)
+	if c.SSH == nil {
+		c.SSH = &SSH{}
+	}
+	def(&c.SSH.User, DefaultSSHUser)
+	if b := c.SSH.Bastion; b != nil {
+		if b.Port == 0 {
+			b.Port = DefaultBastionPort
+		}
+		def(&b.User, c.SSH.User)
+	}
+	for _, p := range c.NodePools {
+		if p.Count == nil {
+			one := 1
+			p.Count = &one
+		}
+		if p.VCPU == 0 {
+			p.VCPU = DefaultVCPU
+		}
+		def(&p.Memory, DefaultMemory)
+		def(&p.DiskSize, DefaultDiskSize)
+		def(&p.DiskBus, DefaultDiskBus)
+	}
+	if c.KubeProxy == nil {
+		c.KubeProxy = &KubeProxy{}
+	}
+	def(&c.KubeProxy.Mode, DefaultKubeProxyMode)
+	if c.KubeProxy.Mode == "ipvs" {
+		def(&c.KubeProxy.IPVSScheduler, DefaultIPVSScheduler)
+	}
+	if c.Calico == nil {
+		c.Calico = &Calico{}
+	}
+	ca := c.Calico
+	def(&ca.Version, DefaultCalicoVersion)
+	def(&ca.Manifest, CalicoManifestURL(ca.Version))
+	def(&ca.Encapsulation, DefaultEncapsulation)
+	def(&ca.IPAutodetectionMethod, DefaultIPAutodetection)
+	def(&ca.MTU, "auto")
+	def(&ca.PoolCIDR, n.PodCIDR)
+	if c.Ingress != nil {
+		in := c.Ingress
+		def(&in.Manifest, DefaultIngressManifest)
+		def(&in.Namespace, DefaultIngressNamespace)
+		def(&in.ServiceName, DefaultIngressService)
+		def(&in.ExternalTrafficPolicy, DefaultTrafficPolicy)
+	}
+	if c.Artifacts == nil {
+		c.Artifacts = &Artifacts{}
+	}
+	def(&c.Artifacts.ContainerdVersion, DefaultContainerd)
+}
+
+func def(s *string, v string) {
+	if *s == "" {
+		*s = v
+	}
+}

@@ -1,5 +1,7 @@
 package spec
 
+import "net/netip"
+
 // Defaults used when the spec leaves a value out.
 const (
 	DefaultKubernetesVersion = "v1.21.14"
@@ -90,6 +92,9 @@ func applyDefaults(c *Cluster) {
 	n := c.Network
 	def(&n.Mode, DefaultNetworkMode)
 	def(&n.NodeCIDR, DefaultNodeCIDR)
+	if p, err := netip.ParsePrefix(n.NodeCIDR); err == nil && n.Gateway == "" {
+		n.Gateway = p.Masked().Addr().Next().String()
+	}
 	if n.MTU == 0 {
 		n.MTU = DefaultMTU
 	}

@@ -1,7 +1,11 @@
 // Package spec loads and validates kprov cluster specs written in HCL.
 package spec
 
-import "github.com/hashicorp/hcl/v2"
+import (
+	"cmp"
+
+	"github.com/hashicorp/hcl/v2"
+)
 
 // Spec is a loaded, defaulted and validated cluster spec.
 type Spec struct {
@@ -16,20 +20,17 @@ type Spec struct {
 // before validating, and tests that build a Cluster in Go call it directly.
 func Normalize(c *Cluster) error {
 	applyDefaults(c)
+	var first error
 	for _, p := range c.NodePools {
 		m, err := ParseMiB(p.Memory)
-		if err != nil {
-			return err
-		}
+		first = cmp.Or(first, err)
 		p.MemoryMiB = m
 		d, err := ParseMiB(p.DiskSize)
-		if err != nil {
-			return err
-		}
+		first = cmp.Or(first, err)
 		p.DiskSizeGiB = (d + 1023) / 1024
 	}
 	c.Calico.PodMTU = PodMTU(c)
-	return nil
+	return first
 }
 
 // PodMTU is the MTU of pod interfaces: the NIC MTU less the encapsulation

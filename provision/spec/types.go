@@ -121,8 +121,8 @@ type NodePool struct {
 	Body      hcl.Body  `hcl:",body"`
 
 	// Filled in by defaulting.
-	MemoryMiB   int `hcl:"-"`
-	DiskSizeGiB int `hcl:"-"`
+	MemoryMiB   int
+	DiskSizeGiB int
 }
 
 // KubeProxy configures kube-proxy.
@@ -151,7 +151,7 @@ type Calico struct {
 	Body hcl.Body `hcl:",body"`
 
 	// Filled in by defaulting: the pod MTU.
-	PodMTU int `hcl:"-"`
+	PodMTU int
 }
 
 // Ingress configures the ingress controller and its LoadBalancer Service.

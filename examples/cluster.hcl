@@ -1,0 +1,104 @@
+# The user's stack, as in the early-2020 article: Calico v3.11 over pure BGP,
+# kube-proxy in IPVS mode, an ingress whose LoadBalancer Service keeps client
+# source addresses (externalTrafficPolicy: Local), and default-deny policies.
+#
+# Calico v3.11 ships its CRDs as apiextensions.k8s.io/v1beta1, which
+# Kubernetes removed in 1.22: this stack is pinned to Kubernetes 1.21.
+# examples/modern.hcl is the same cluster on current versions.
+
+variable "workers" {
+  type        = number
+  default     = 2
+  description = "Number of worker nodes."
+  validation {
+    condition     = var.workers >= 1 && var.workers <= 50
+    error_message = "Use between 1 and 50 workers."
+  }
+}
+
+locals {
+  ingress_vip = "10.17.0.240"
+}
+
+cluster "demo" {
+  # Exact release: kprov never floats to "latest". 1.21.14 is the last 1.21.
+  kubernetes_version = "1.21.14"
+
+  hypervisor {
+    uri          = "qemu:///system"          # or qemu+ssh://user@host/system
+    storage_pool = "/var/lib/kprov/pools/demo" # a directory on the hypervisor host
+    accelerator  = "auto"                    # kvm, tcg (software emulation) or auto
+  }
+
+  image {
+    # A cloud image with cloud-init (its NIC is ens3/enp1s0; kprov renames it eth0).
+    source = "https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-amd64.qcow2"
+    # sha256 = "..." # pin the image you tested: kprov then refuses anything else
+    format = "qcow2"
+  }
+
+  network {
+    mode         = "nat"            # nat, isolated or bridge (with bridge = "br0")
+    node_cidr    = "10.17.0.0/24"   # nodes get deterministic addresses from .11 on
+    gateway      = "10.17.0.1"
+    mtu          = 1500             # NIC MTU; Calico's pod MTU follows it
+    dns_domain   = "cluster.local"
+    pod_cidr     = "192.168.0.0/16" # Calico v3.11's default pool
+    service_cidr = "10.96.0.0/12"
+  }
+
+  ssh {
+    user = "kprov"
+    # private_key = "~/.ssh/id_ed25519" # default: a key generated for this cluster
+  }
+
+  node_pool "control-plane" {
+    role      = "control-plane"
+    count     = 1      # 1, 3 or 5: etcd wants an odd number
+    vcpu      = 2      # kubeadm's minimum for a control plane
+    memory    = "2GiB" # kubeadm's minimum is 1700 MiB
+    disk_size = "20GiB"
+    disk_bus  = "nvme" # NVMe-backed qcow2; or virtio
+  }
+
+  node_pool "worker" {
+    role      = "worker"
+    count     = var.workers
+    vcpu      = 2
+    memory    = "2GiB"
+    disk_size = "20GiB"
+    labels    = { "node.kprov.dev/pool" = "worker" }
+  }
+
+  kube_proxy {
+    mode           = "ipvs" # ipvs, nftables or iptables
+    ipvs_scheduler = "rr"
+  }
+
+  calico {
+    version                 = "v3.11.3"
+    manifest                = "https://docs.projectcalico.org/v3.11/manifests/calico.yaml"
+    encapsulation           = "none"           # pure BGP; ipip or vxlan otherwise
+    ip_autodetection_method = "interface=eth0" # kprov names every node's NIC eth0
+    mtu                     = "auto"           # NIC MTU less encapsulation overhead
+  }
+
+  ingress {
+    manifest                = "https://raw.githubusercontent.com/kubernetes/ingress-nginx/nginx-0.30.0/deploy/static/mandatory.yaml"
+    namespace               = "ingress-nginx"
+    service_name            = "ingress-nginx"
+    external_traffic_policy = "Local" # keep client source addresses
+    addresses               = [local.ingress_vip]
+  }
+
+  network_policy {
+    default_deny_namespaces = ["default"]
+    deny_egress             = false
+    global_default_deny     = false
+  }
+
+  artifacts {
+    # mirror = "http://10.17.0.1:8080/k8s" # for air-gapped labs
+    containerd_version = "1.7.24"
+  }
+}

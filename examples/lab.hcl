@@ -1,0 +1,49 @@
+# A small local lab: one control plane and one worker under software
+# emulation (tcg), on an isolated network that never leaves this host.
+
+cluster "lab" {
+  kubernetes_version = "1.21.14"
+
+  hypervisor {
+    uri          = "qemu:///system"
+    storage_pool = "/var/lib/kprov/pools/lab"
+    accelerator  = "tcg"
+  }
+
+  image {
+    # Built locally from Debian's packages by the lab script.
+    source = "/var/lib/kprov/images/kprov-lab-bookworm.qcow2"
+  }
+
+  network {
+    mode      = "isolated"
+    node_cidr = "10.77.0.0/24"
+    mtu       = 1500
+  }
+
+  node_pool "cp" {
+    role      = "control-plane"
+    vcpu      = 2
+    memory    = "2GiB"
+    disk_size = "8GiB"
+  }
+
+  node_pool "worker" {
+    role      = "worker"
+    vcpu      = 1
+    memory    = "1GiB"
+    disk_size = "8GiB"
+  }
+
+  kube_proxy {
+    mode = "ipvs"
+  }
+
+  ingress {
+    addresses = ["10.77.0.240"]
+  }
+
+  network_policy {
+    default_deny_namespaces = ["default"]
+  }
+}

@@ -1,0 +1,58 @@
+# The same cluster on current versions: Kubernetes 1.37, a current Calico
+# (apiextensions.k8s.io/v1 CRDs), kube-proxy in nftables mode (IPVS is
+# deprecated since 1.35), three control planes. The ingress block is left out:
+# ingress-nginx was retired in March 2026; name a maintained controller's
+# manifest in an ingress block to add one.
+
+cluster "modern" {
+  kubernetes_version = "1.37.2"
+
+  hypervisor {
+    uri          = "qemu:///system"
+    storage_pool = "/var/lib/kprov/pools/modern"
+    accelerator  = "auto"
+  }
+
+  image {
+    source = "https://cloud.debian.org/images/cloud/trixie/latest/debian-13-genericcloud-amd64.qcow2"
+    # sha256 = "..." # pin the image you tested: kprov then refuses anything else
+  }
+
+  network {
+    mode         = "nat"
+    node_cidr    = "10.18.0.0/24"
+    mtu          = 1500
+    pod_cidr     = "172.20.0.0/16"
+    service_cidr = "10.96.0.0/12"
+  }
+
+  node_pool "cp" {
+    role   = "control-plane"
+    count  = 3
+    vcpu   = 2
+    memory = "4GiB"
+  }
+
+  node_pool "worker" {
+    role   = "worker"
+    count  = 3
+    vcpu   = 4
+    memory = "8GiB"
+  }
+
+  kube_proxy {
+    mode = "nftables"
+  }
+
+  calico {
+    version       = "v3.31.5"
+    manifest      = "https://raw.githubusercontent.com/projectcalico/calico/v3.31.5/manifests/calico.yaml"
+    encapsulation = "none"
+  }
+
+  network_policy {
+    default_deny_namespaces = ["default"]
+    deny_egress             = true
+    global_default_deny     = true
+  }
+}

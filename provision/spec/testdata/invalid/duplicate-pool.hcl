@@ -1,0 +1,10 @@
+cluster "demo" {
+  kubernetes_version = "1.21.14"
+  image { source = "/srv/images/debian.qcow2" }
+  node_pool "cp" {
+    role   = "control-plane"
+    memory = "2GiB"
+  }
+  node_pool "worker" { role = "worker" }
+  node_pool "worker" { role = "worker" }
+}

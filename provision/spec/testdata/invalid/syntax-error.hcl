@@ -1,0 +1,2 @@
+cluster "demo" {
+  kubernetes_version = 

@@ -1,0 +1,178 @@
+package spec
+
+import (
+	"net/netip"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// SystemNamespaces are always exempt from kprov's global default-deny.
+var SystemNamespaces = []string{"kube-system", "kube-public", "kube-node-lease", "calico-system", "tigera-operator"}
+
+// NICName is what cloud-init names every node's NIC (network-config
+// set-name), whatever the image calls it (ens3, enp1s0).
+const NICName = "eth0"
+
+var ipvsSchedulers = []string{"rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "mh"}
+
+func (v *validator) kubeProxy() {
+	k := v.c.KubeProxy
+	if !v.oneOf(k.Body, "mode", k.Mode, "ipvs", "nftables", "iptables") {
+		return
+	}
+	if k.Mode == "ipvs" {
+		v.oneOf(k.Body, "ipvs_scheduler", k.IPVSScheduler, ipvsSchedulers...)
+	} else if k.IPVSScheduler != "" {
+		v.errorf(v.at(k.Body, "ipvs_scheduler"), "Scheduler without IPVS", "ipvs_scheduler applies only to mode = \"ipvs\"; remove it.")
+	}
+}
+
+func (v *validator) calico() {
+	ca := v.c.Calico
+	v.manifest(ca.Body, ca.Manifest, ca.SHA256)
+	v.oneOf(ca.Body, "encapsulation", ca.Encapsulation, "none", "ipip", "vxlan")
+	v.autodetection()
+	if ca.MTU != "auto" {
+		if n, err := strconv.Atoi(ca.MTU); err != nil || n < 1000 {
+			v.errorf(v.at(ca.Body, "mtu"), "Invalid Calico MTU", "%q: use \"auto\" (the NIC MTU less the encapsulation overhead) or a number of at least 1000.", ca.MTU)
+		}
+	}
+	if ca.ImageRegistry != "" && len(validation.IsDNS1123Subdomain(strings.Split(ca.ImageRegistry, ":")[0])) > 0 && !strings.Contains(ca.ImageRegistry, "/") {
+		v.errorf(v.at(ca.Body, "image_registry"), "Invalid image_registry", "%q: use a registry host, optionally with a path, such as registry.lab:5000/calico.", ca.ImageRegistry)
+	}
+}
+
+// autodetection checks Calico's IP_AUTODETECTION_METHOD against the NIC
+// name kprov gives every node.
+func (v *validator) autodetection() {
+	ca := v.c.Calico
+	at := v.at(ca.Body, "ip_autodetection_method")
+	method, arg, _ := strings.Cut(ca.IPAutodetectionMethod, "=")
+	switch method {
+	case "first-found":
+	case "can-reach":
+		if arg == "" {
+			v.errorf(at, "Invalid ip_autodetection_method", "can-reach needs a destination, such as can-reach=10.17.0.1.")
+		}
+	case "interface", "skip-interface":
+		re, err := regexp.Compile("^(" + arg + ")$")
+		switch {
+		case arg == "" || err != nil:
+			v.errorf(at, "Invalid ip_autodetection_method", "%q needs a valid interface regular expression, such as interface=eth0.", ca.IPAutodetectionMethod)
+		case method == "interface" && !re.MatchString(NICName):
+			v.errorf(at, "Interface never exists on the nodes",
+				"kprov names every node's NIC %s through cloud-init (whatever the image calls it, ens3 or enp1s0), so %q matches no interface and calico-node would pick no address. Use interface=%s.",
+				NICName, ca.IPAutodetectionMethod, NICName)
+		case method == "skip-interface" && re.MatchString(NICName):
+			v.errorf(at, "Every node interface skipped", "%q skips %s, the only NIC kprov gives a node; calico-node would find no address.", ca.IPAutodetectionMethod, NICName)
+		}
+	case "cidr":
+		if _, err := netip.ParsePrefix(arg); err != nil {
+			v.errorf(at, "Invalid ip_autodetection_method", "%q needs a CIDR, such as cidr=10.17.0.0/24.", ca.IPAutodetectionMethod)
+		}
+	default:
+		v.errorf(at, "Invalid ip_autodetection_method", "%q: use interface=REGEX (default interface=eth0), skip-interface=REGEX, can-reach=DEST, cidr=CIDR or first-found.", ca.IPAutodetectionMethod)
+	}
+}
+
+// calicoNetwork checks the pool CIDR and the MTU arithmetic.
+func (v *validator) calicoNetwork(pod netip.Prefix, okPod bool) {
+	ca, n := v.c.Calico, v.c.Network
+	pool, ok := v.prefix(ca.Body, "pool_cidr", ca.PoolCIDR, 26)
+	if ok && okPod && (!pod.Contains(pool.Addr()) || pool.Bits() < pod.Bits()) {
+		v.errorf(v.at(ca.Body, "pool_cidr"), "Calico pool outside pod CIDR", "pool_cidr %s must lie inside network.pod_cidr %s, or pods get addresses Kubernetes does not route.", pool, pod)
+	}
+	overhead := EncapOverhead(ca.Encapsulation)
+	if ca.PodMTU > 0 && ca.PodMTU+overhead > n.MTU {
+		how := "no encapsulation"
+		if overhead > 0 {
+			how = ca.Encapsulation + " adds " + strconv.Itoa(overhead) + " bytes"
+		}
+		v.errorf(v.at(ca.Body, "mtu"), "Pod MTU above NIC MTU",
+			"Calico MTU %d with %s needs a NIC MTU of at least %d, but network.mtu is %d; set calico mtu = \"auto\" (%d) or raise network.mtu.",
+			ca.PodMTU, how, ca.PodMTU+overhead, n.MTU, n.MTU-overhead)
+	}
+}
+
+func (v *validator) manifest(body hcl.Body, manifest, sum string) {
+	if u, err := url.Parse(manifest); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
+		// A defaulted manifest is kprov's to pin (in the lock file); one
+		// the user named without a sum is theirs.
+		if sum == "" && written(body, "manifest") {
+			v.warnf(v.at(body, "manifest"), "Manifest is not pinned", "No sha256 is set for %s, so nothing checks what is downloaded; set sha256 = \"...\".", manifest)
+		}
+	} else if strings.Contains(manifest, "://") || manifest == "" {
+		v.errorf(v.at(body, "manifest"), "Invalid manifest", "%q: use an http(s) URL or a local file path.", manifest)
+	}
+	v.sha256(body, "sha256", sum)
+}
+
+func (v *validator) ingress() {
+	in := v.c.Ingress
+	if in == nil {
+		return
+	}
+	v.manifest(in.Body, in.Manifest, in.SHA256)
+	if retiredIngressNginx(in.Manifest) {
+		v.warnf(v.at(in.Body, "manifest"), "ingress-nginx is retired",
+			"The Kubernetes project retired ingress-nginx in March 2026: it gets no more releases or security fixes. kprov installs it as asked; "+
+				"for new clusters choose a maintained controller (for example Traefik, HAProxy Ingress or an Envoy Gateway implementation of the Gateway API).")
+	}
+	if errs := validation.IsDNS1123Label(in.Namespace); len(errs) > 0 {
+		v.errorf(v.at(in.Body, "namespace"), "Invalid namespace", "%q: %s.", in.Namespace, strings.Join(errs, "; "))
+	}
+	if errs := validation.IsDNS1035Label(in.ServiceName); len(errs) > 0 {
+		v.errorf(v.at(in.Body, "service_name"), "Invalid service_name", "%q: %s.", in.ServiceName, strings.Join(errs, "; "))
+	}
+	v.oneOf(in.Body, "external_traffic_policy", in.ExternalTrafficPolicy, "Local", "Cluster")
+}
+
+// ingressAddresses checks the addresses the ingress Service answers on:
+// unique host addresses of the node network, not the gateway.
+func (v *validator) ingressAddresses(node netip.Prefix, okNode bool) {
+	in := v.c.Ingress
+	if in == nil {
+		return
+	}
+	seen := map[netip.Addr]bool{}
+	for i, s := range in.Addresses {
+		at := v.elem(in.Body, "addresses", i, "")
+		a, err := netip.ParseAddr(s)
+		switch {
+		case err != nil || !a.Is4():
+			v.errorf(at, "Invalid ingress address", "%q is not an IPv4 address.", s)
+		case seen[a]:
+			v.errorf(at, "Duplicate ingress address", "%s is listed twice.", a)
+		case okNode && (!node.Contains(a) || a == node.Addr() || a == lastAddr(node)):
+			v.errorf(at, "Ingress address outside node network", "%s must be a host address of node_cidr %s, where the nodes can answer ARP for it.", a, node)
+		case s == v.c.Network.Gateway:
+			v.errorf(at, "Ingress address is the gateway", "%s is the network gateway; pick another address of %s.", a, node)
+		}
+		seen[a] = true
+	}
+}
+
+func (v *validator) networkPolicy() {
+	np := v.c.NetworkPolicy
+	if np == nil {
+		return
+	}
+	for i, ns := range np.DefaultDenyNamespaces {
+		if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
+			v.errorf(v.elem(np.Body, "default_deny_namespaces", i, ""), "Invalid namespace", "%q: %s.", ns, strings.Join(errs, "; "))
+		}
+	}
+	for i, ns := range np.ExemptNamespaces {
+		if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
+			v.errorf(v.elem(np.Body, "exempt_namespaces", i, ""), "Invalid namespace", "%q: %s.", ns, strings.Join(errs, "; "))
+		}
+	}
+	if len(np.ExemptNamespaces) > 0 && !np.GlobalDefaultDeny {
+		v.warnf(v.at(np.Body, "exempt_namespaces"), "Exemptions without global default-deny", "exempt_namespaces only matters with global_default_deny = true.")
+	}
+}

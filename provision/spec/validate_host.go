@@ -1,0 +1,118 @@
+package spec
+
+import (
+	"encoding/hex"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"golang.org/x/crypto/ssh"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+var linuxUser = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
+
+func (v *validator) names() {
+	c := v.c
+	if errs := validation.IsDNS1123Label(c.Name); len(errs) > 0 {
+		v.errorf(c.NameRange.Ptr(), "Invalid cluster name", "%q: %s. The name prefixes host and libvirt names; use lowercase letters, digits and '-'.", c.Name, strings.Join(errs, "; "))
+	} else if len(c.Name) > 40 {
+		v.errorf(c.NameRange.Ptr(), "Cluster name too long", "%q has %d characters; use at most 40 so libvirt and host names stay readable.", c.Name, len(c.Name))
+	}
+}
+
+func (v *validator) hypervisor() {
+	h := v.c.Hypervisor
+	v.names()
+	u, err := url.Parse(h.URI)
+	switch {
+	case err != nil:
+		v.errorf(v.at(h.Body, "uri"), "Invalid hypervisor URI", "%v. Use qemu:///system or qemu+ssh://user@host/system.", err)
+	case u.Scheme != "qemu" && u.Scheme != "qemu+ssh":
+		v.errorf(v.at(h.Body, "uri"), "Unsupported hypervisor URI", "%q: kprov drives QEMU/KVM through libvirt; use qemu:///system or qemu+ssh://user@host/system.", h.URI)
+	case u.Path != "/system":
+		v.errorf(v.at(h.Body, "uri"), "Unsupported hypervisor URI", "%q: kprov needs the system instance (path /system) to manage networks and pools.", h.URI)
+	case u.Scheme == "qemu+ssh" && u.Hostname() == "":
+		v.errorf(v.at(h.Body, "uri"), "Invalid hypervisor URI", "%q names no host; use qemu+ssh://user@host/system.", h.URI)
+	}
+	if !filepath.IsAbs(h.StoragePool) || filepath.Clean(h.StoragePool) != h.StoragePool {
+		v.errorf(v.at(h.Body, "storage_pool"), "Invalid storage_pool", "%q must be a clean absolute directory path on the hypervisor host, such as /var/lib/kprov/pools/demo.", h.StoragePool)
+	}
+	v.oneOf(h.Body, "accelerator", h.Accelerator, "auto", "kvm", "tcg")
+}
+
+func (v *validator) image() {
+	im := v.c.Image
+	if im.Source == "" {
+		v.errorf(v.at(im.Body, "source"), "Missing image", "Set image { source = ... } to a cloud image URL or a local qcow2 path, for example a Debian 12 genericcloud image.")
+		return
+	}
+	if u, err := url.Parse(im.Source); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
+		if im.SHA256 == "" {
+			v.warnf(v.at(im.Body, "source"), "Image is not pinned", "No sha256 is set for %s, so nothing checks what is downloaded; set image { sha256 = \"...\" }.", im.Source)
+		}
+	} else if strings.Contains(im.Source, "://") {
+		v.errorf(v.at(im.Body, "source"), "Unsupported image source", "%q: use an http(s) URL or a local file path.", im.Source)
+	}
+	v.sha256(im.Body, "sha256", im.SHA256)
+	v.oneOf(im.Body, "format", im.Format, "qcow2", "raw")
+}
+
+func (v *validator) sha256(body hcl.Body, attr, sum string) {
+	if sum == "" {
+		return
+	}
+	if raw, err := hex.DecodeString(sum); err != nil || len(raw) != 32 {
+		v.errorf(v.at(body, attr), "Invalid sha256", "%q is not a sha256 digest: 64 hexadecimal characters, as printed by sha256sum.", sum)
+	}
+}
+
+func (v *validator) ssh() {
+	s := v.c.SSH
+	if !linuxUser.MatchString(s.User) || s.User == "root" {
+		v.errorf(v.at(s.Body, "user"), "Invalid ssh user", "%q: use a plain Linux user name (lowercase, at most 32 characters) other than root; kprov creates it with sudo rights.", s.User)
+	}
+	if b := s.Bastion; b != nil {
+		if b.Host == "" || strings.ContainsAny(b.Host, " /@") {
+			v.errorf(v.at(b.Body, "host"), "Invalid bastion host", "%q: use a host name or address.", b.Host)
+		}
+		if b.Port < 1 || b.Port > 65535 {
+			v.errorf(v.at(b.Body, "port"), "Invalid bastion port", "%d is not a TCP port.", b.Port)
+		}
+		if !linuxUser.MatchString(b.User) {
+			v.errorf(v.at(b.Body, "user"), "Invalid bastion user", "%q is not a Linux user name.", b.User)
+		}
+		if b.HostKey == "" {
+			v.errorf(v.at(b.Body, "host_key"), "Missing bastion host key", "kprov never trusts an unknown host key: set host_key to the bastion's public host key, as printed by ssh-keyscan.")
+		} else if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(b.HostKey)); err != nil {
+			v.errorf(v.at(b.Body, "host_key"), "Invalid bastion host key", "%v; use one line such as \"ssh-ed25519 AAAA...\".", err)
+		}
+	}
+}
+
+// artifactNames are the files whose sha256 the artifacts block may pin.
+var artifactNames = []string{"containerd", "crictl", "kubeadm", "kubectl", "kubelet", "runc", "cni-plugins"}
+
+func (v *validator) artifacts() {
+	a := v.c.Artifacts
+	if a.Mirror != "" {
+		if u, err := url.Parse(a.Mirror); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.errorf(v.at(a.Body, "mirror"), "Invalid mirror", "%q: use an http(s) base URL, such as http://10.17.0.1:8080/k8s.", a.Mirror)
+		}
+	}
+	for _, k := range sortedKeys(a.SHA256) {
+		known := false
+		for _, n := range artifactNames {
+			known = known || k == n
+		}
+		if !known {
+			v.errorf(v.elem(a.Body, "sha256", -1, k), "Unknown artifact", "%q: the artifacts block pins %s.", k, quoteList(artifactNames))
+			continue
+		}
+		if raw, err := hex.DecodeString(a.SHA256[k]); err != nil || len(raw) != 32 {
+			v.errorf(v.elem(a.Body, "sha256", -1, k), "Invalid sha256", "%s: %q is not 64 hexadecimal characters.", k, a.SHA256[k])
+		}
+	}
+}

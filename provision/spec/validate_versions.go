@@ -1,0 +1,69 @@
+package spec
+
+import (
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/version"
+)
+
+// Kubernetes versions kprov knows how to build.
+var (
+	MinKubernetes = version.MustParseGeneric("1.21.0")
+	MaxKubernetes = version.MustParseGeneric("1.37.99")
+	// lastV1beta1CRDs is the last Kubernetes that serves
+	// apiextensions.k8s.io/v1beta1, which Calico before v3.14 needs.
+	lastV1beta1CRDs = version.MustParseGeneric("1.21.99")
+	ipvsDeprecated  = version.MustParseGeneric("1.35.0")
+	nftablesBeta    = version.MustParseGeneric("1.31.0")
+)
+
+// KubeVersion parses the cluster's Kubernetes version; it is valid after
+// Check succeeded.
+func (c *Cluster) KubeVersion() *version.Version {
+	v, err := version.ParseSemantic(c.KubernetesVersion)
+	if err != nil {
+		return nil
+	}
+	return v
+}
+
+func (v *validator) versions() {
+	c := v.c
+	at := v.at(c.Body, "kubernetes_version")
+	kv, err := version.ParseSemantic(c.KubernetesVersion)
+	if err != nil {
+		v.errorf(at, "Invalid kubernetes_version", "%q is not an exact release such as \"1.21.14\": %v. kprov pins exact versions so builds are reproducible.", c.KubernetesVersion, err)
+		return
+	}
+	if kv.LessThan(MinKubernetes) || kv.GreaterThan(MaxKubernetes) {
+		v.errorf(at, "Unsupported kubernetes_version", "kprov builds Kubernetes 1.21 to 1.37; %s is outside that range.", c.KubernetesVersion)
+		return
+	}
+	cv, err := version.ParseSemantic(strings.TrimPrefix(c.Calico.Version, "v"))
+	if err != nil {
+		v.errorf(v.at(c.Calico.Body, "version"), "Invalid Calico version", "%q is not an exact Calico release such as \"v3.11.3\".", c.Calico.Version)
+	} else if cv.Major() == 3 && cv.Minor() < 14 && kv.GreaterThan(lastV1beta1CRDs) {
+		v.errorf(v.at(c.Calico.Body, "version"), "Calico version needs an older Kubernetes",
+			"Calico %s ships its CRDs as apiextensions.k8s.io/v1beta1, which Kubernetes removed in 1.22, so it cannot run on %s. "+
+				"Either keep Calico %s and set kubernetes_version = \"1.21.14\" (the last 1.21 release), or keep Kubernetes %s and set calico { version = \"v3.31.5\" } (the modern path, see examples/modern.hcl).",
+			c.Calico.Version, c.KubernetesVersion, c.Calico.Version, c.KubernetesVersion)
+	}
+
+	mode := c.KubeProxy.Mode
+	modeAt := v.at(c.KubeProxy.Body, "mode")
+	switch {
+	case mode == "ipvs" && !kv.LessThan(ipvsDeprecated):
+		v.warnf(modeAt, "kube-proxy IPVS mode is deprecated",
+			"Kubernetes deprecated kube-proxy's IPVS mode in 1.35; it still works on %s, but new clusters should use mode = \"nftables\".", c.KubernetesVersion)
+	case mode == "nftables" && kv.LessThan(nftablesBeta):
+		v.errorf(modeAt, "kube-proxy nftables mode needs Kubernetes 1.31",
+			"kube-proxy's nftables mode is beta from Kubernetes 1.31 (alpha before, behind a feature gate). Use mode = \"ipvs\" or \"iptables\" on %s, or raise kubernetes_version.", c.KubernetesVersion)
+	}
+}
+
+// retiredIngressNginx reports whether a manifest is the ingress-nginx
+// controller, retired by the Kubernetes project in March 2026.
+func retiredIngressNginx(manifest string) bool {
+	m := strings.ToLower(manifest)
+	return strings.Contains(m, "ingress-nginx") || strings.Contains(m, "nginx-ingress")
+}

@@ -6,9 +6,11 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"math/big"
 	"net"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -34,7 +36,7 @@ type Node struct {
 
 // Reserved is how many addresses at the start of the node CIDR are kept for
 // the gateway and other infrastructure; nodes never get them.
-const Reserved = 10
+const Reserved = spec.ReservedAddresses
 
 // Prefix is put before every libvirt object kprov creates for a cluster.
 func Prefix(cluster string) string { return "kprov-" + cluster + "-" }
@@ -43,8 +45,10 @@ func Prefix(cluster string) string { return "kprov-" + cluster + "-" }
 func NodeName(pool string, index int) string { return pool + "-" + strconv.Itoa(index) }
 
 // Nodes expands the pools of c into nodes, in pool order then index order,
-// each with a MAC and an IP derived from the cluster and node names: adding
-// a node never moves the others unless two names hash to the same slot.
+// each with a MAC and an IP derived from the cluster and node names.
+// Colliding hashes are settled by index first (then pool name), so growing
+// a pool from n to n+1 nodes never moves a node whose index is at most n;
+// in particular it never moves a node of a pool at most n nodes long.
 // Addresses in exclude (ingress addresses, say) are never handed out.
 func Nodes(c *spec.Cluster, exclude ...netip.Addr) ([]Node, error) {
 	prefix, err := netip.ParsePrefix(c.Network.NodeCIDR)
@@ -59,7 +63,7 @@ func Nodes(c *spec.Cluster, exclude ...netip.Addr) ([]Node, error) {
 			nodes = append(nodes, Node{
 				Name: name, Domain: Prefix(c.Name) + name, Pool: p.Name, Index: i, Role: p.Role,
 				VCPU: p.VCPU, MemoryMiB: p.MemoryMiB, DiskGiB: p.DiskSizeGiB, DiskBus: p.DiskBus,
-				Labels: p.Labels, Taints: p.Taints,
+				Labels: maps.Clone(p.Labels), Taints: slices.Clone(p.Taints),
 			})
 		}
 	}
@@ -75,12 +79,19 @@ func Nodes(c *spec.Cluster, exclude ...netip.Addr) ([]Node, error) {
 		return nil, fmt.Errorf("%d nodes do not fit node_cidr %s (%d usable addresses)", len(nodes), prefix, usable)
 	}
 	macs := map[string]bool{}
-	// Assign in name order so the result does not depend on pool order.
+	// Assign by index, then pool name: a node added as index n+1 comes after
+	// every node of index at most n, and pool order in the spec is irrelevant.
 	order := make([]int, len(nodes))
 	for i := range order {
 		order[i] = i
 	}
-	sort.Slice(order, func(a, b int) bool { return nodes[order[a]].Name < nodes[order[b]].Name })
+	sort.Slice(order, func(a, b int) bool {
+		x, y := nodes[order[a]], nodes[order[b]]
+		if x.Index != y.Index {
+			return x.Index < y.Index
+		}
+		return x.Pool < y.Pool
+	})
 	for _, i := range order {
 		n := &nodes[i]
 		h := sha256.Sum256([]byte(c.Name + "/" + n.Name))
@@ -116,17 +127,7 @@ func Nodes(c *spec.Cluster, exclude ...netip.Addr) ([]Node, error) {
 
 // Capacity is how many node addresses a prefix holds: all but the network
 // and broadcast addresses and the reserved ones.
-func Capacity(p netip.Prefix) int {
-	bits := p.Addr().BitLen() - p.Bits()
-	if bits >= 31 {
-		return 1 << 30
-	}
-	n := (1 << bits) - 2 - Reserved
-	if n < 0 {
-		return 0
-	}
-	return n
-}
+func Capacity(p netip.Prefix) int { return spec.NodeSlots(p) }
 
 // nth is the i-th address after the network address of p.
 func nth(p netip.Prefix, i int) netip.Addr {

@@ -1,6 +1,3 @@
-// Package state keeps what kprov must remember about a cluster between runs:
-// secrets generated once (SSH keys, host keys, join credentials, the cluster
-// CA), all in one folder, files mode 0600 in a 0700 folder.
 package state
 
 // Secrets is everything secret kprov generates once per cluster and reuses,

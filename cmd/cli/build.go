@@ -1,0 +1,95 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/kprov/kprov/provision/artifacts"
+	"github.com/kprov/kprov/provision/plan"
+	"github.com/kprov/kprov/provision/spec"
+	"github.com/kprov/kprov/provision/state"
+	"github.com/spf13/cobra"
+)
+
+// buildFlags are the flags of commands that plan artifacts without a live
+// libvirt connection: they describe the host to plan for.
+type buildFlags struct {
+	specFlags
+	stateDir       string
+	libvirtVersion string
+}
+
+func (f *buildFlags) register(cmd *cobra.Command) {
+	f.specFlags.register(cmd)
+	cmd.Flags().StringVar(&f.stateDir, "state-dir", "", "cluster state folder (keys, join credentials); default $KPROV_STATE_DIR/<cluster> or ~/.local/state/kprov/<cluster>")
+	cmd.Flags().StringVar(&f.libvirtVersion, "libvirt-version", "9.0.0", "libvirt version of the host to plan for (decides native NVMe or qemu:commandline)")
+}
+
+// host is the libvirt host the plan is made for. The accelerator "auto"
+// is planned as kvm; `kprov up` probes the real host.
+func (f *buildFlags) host(c *spec.Cluster) (plan.Host, error) {
+	parts := strings.Split(f.libvirtVersion, ".")
+	var n [3]uint32
+	if len(parts) != 3 {
+		return plan.Host{}, usageError{fmt.Errorf("--libvirt-version %q is not MAJOR.MINOR.MICRO, such as 9.0.0", f.libvirtVersion)}
+	}
+	for i, p := range parts {
+		v, err := strconv.ParseUint(p, 10, 32)
+		if err != nil {
+			return plan.Host{}, usageError{fmt.Errorf("--libvirt-version %q is not MAJOR.MINOR.MICRO, such as 9.0.0", f.libvirtVersion)}
+		}
+		n[i] = uint32(v)
+	}
+	domainType := "kvm"
+	if c.Hypervisor.Accelerator == "tcg" {
+		domainType = "qemu"
+	}
+	return plan.Host{LibvirtVersion: plan.LibvirtVersion(n[0], n[1], n[2]), DomainType: domainType}, nil
+}
+
+// build loads the spec and renders everything. With persist it creates
+// the state folder's missing secrets; without, a missing state folder is
+// stood in for by throwaway secrets, so a plan leaves nothing behind.
+func (f *buildFlags) build(env Env, path string, persist bool) (*spec.Spec, *artifacts.Set, error) {
+	s, err := f.load(env, path)
+	if err != nil {
+		return nil, nil, err
+	}
+	c := s.Cluster
+	h, err := f.host(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	nodes, err := artifacts.Nodes(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	dir := f.stateDir
+	if dir == "" {
+		dir = state.DefaultDir(c.Name)
+	}
+	names := make([]string, len(nodes))
+	for i, n := range nodes {
+		names[i] = n.Name
+	}
+	if _, err := os.Stat(dir); err != nil && !persist {
+		tmp, err := os.MkdirTemp("", "kprov-plan-")
+		if err != nil {
+			return nil, nil, err
+		}
+		defer os.RemoveAll(tmp)
+		dir = filepath.Join(tmp, c.Name)
+	}
+	secrets, err := state.Ensure(dir, c.Name, names)
+	if err != nil {
+		return nil, nil, fmt.Errorf("state folder: %w", err)
+	}
+	set, err := artifacts.Build(c, nodes, h, secrets)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, set, nil
+}

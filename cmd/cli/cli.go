@@ -1,0 +1,133 @@
+// Package cli holds kprov's commands. Commands take their streams and
+// environment from an Env, never from package globals, so tests run them
+// in-process.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// Env is what a command may touch of the outside world.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	// Environ is the process environment, KEY=VALUE.
+	Environ []string
+}
+
+// OS is the Env of the running process.
+func OS() Env {
+	return Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Environ: os.Environ()}
+}
+
+// Lookup returns an environment variable of e.
+func (e Env) Lookup(key string) string {
+	for i := len(e.Environ) - 1; i >= 0; i-- {
+		if k, v, ok := cut(e.Environ[i], '='); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}
+
+func cut(s string, sep byte) (string, string, bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == sep {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
+}
+
+// Exit codes.
+const (
+	ExitOK    = 0
+	ExitError = 1 // the command ran and failed (invalid spec, failed step)
+	ExitUsage = 2 // the command line was wrong
+)
+
+// exitError carries an exit code for an error already shown to the user.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+// Run runs kprov with args and returns the process exit code. The first
+// SIGINT or SIGTERM cancels the command's context so it can stop cleanly.
+func Run(args []string, env Env) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := newRoot(env)
+	root.SetArgs(terraformFlags(args))
+	err := root.ExecuteContext(ctx)
+	var ee exitError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &ee):
+		return ee.code
+	default:
+		fmt.Fprintf(env.Stderr, "kprov: %v\n", err)
+		if isUsage(err) {
+			fmt.Fprintln(env.Stderr, "Run 'kprov --help' for usage.")
+			return ExitUsage
+		}
+		return ExitError
+	}
+}
+
+// usageError marks a wrong command line.
+type usageError struct{ error }
+
+func isUsage(err error) bool {
+	var u usageError
+	return errors.As(err, &u)
+}
+
+func newRoot(env Env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "kprov",
+		Short: "Turn one HCL file into a Kubernetes cluster on KVM hosts",
+		Long: "kprov builds Kubernetes clusters on libvirt/KVM from one HCL spec: it plans every\n" +
+			"libvirt object, cloud-init seed and kubeadm configuration before touching a host.",
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: false},
+	}
+	root.SetIn(env.Stdin)
+	root.SetOut(env.Stdout)
+	root.SetErr(env.Stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(
+		newValidate(env),
+		newRender(env),
+		newPlan(env),
+		newVersion(env),
+	)
+	return root
+}
+
+// terraformFlags accepts -var and -var-file with one dash, as Terraform and
+// Packer users type them, by rewriting them to pflag's --var and --var-file.
+func terraformFlags(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if a == "--" {
+			copy(out[i:], args[i:])
+			break
+		}
+		name, _, _ := cut(a, '=')
+		if name == "-var" || name == "-var-file" {
+			a = "-" + a
+		}
+		out[i] = a
+	}
+	return out
+}

@@ -1,0 +1,67 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/kprov/kprov/provision/spec"
+	"github.com/spf13/cobra"
+)
+
+// specFlags are the flags of every command that reads a spec.
+type specFlags struct {
+	vars     []string
+	varFiles []string
+}
+
+func (f *specFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringArrayVar(&f.vars, "var", nil, "set a variable: -var NAME=VALUE (repeatable; beats -var-file and KPROV_VAR_NAME)")
+	cmd.Flags().StringArrayVar(&f.varFiles, "var-file", nil, "read variables from an HCL file of NAME = VALUE lines (repeatable)")
+}
+
+// load reads and validates a spec, printing its diagnostics to stderr.
+// An invalid spec is an exitError: the diagnostics already said why.
+func (f *specFlags) load(env Env, path string) (*spec.Spec, error) {
+	l := spec.NewLoader()
+	l.Vars, l.VarFiles, l.Env = f.vars, f.varFiles, env.Environ
+	s, diags := l.LoadFile(path)
+	if err := spec.WriteDiagnostics(env.Stderr, l.Parser.Files(), diags, 100, color(env)); err != nil {
+		return nil, err
+	}
+	if diags.HasErrors() {
+		return nil, exitError{ExitError}
+	}
+	return s, nil
+}
+
+// color reports whether diagnostics may use ANSI colour: stderr is a
+// terminal and NO_COLOR is unset.
+func color(env Env) bool {
+	if env.Lookup("NO_COLOR") != "" {
+		return false
+	}
+	f, ok := env.Stderr.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// exactArgs is cobra.ExactArgs with a usage error that names the argument.
+func exactArgs(n int, names string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageError{fmt.Errorf("%s takes %s, got %d arguments", cmd.CommandPath(), names, len(args))}
+		}
+		return nil
+	}
+}
+
+func countNodes(c *spec.Cluster) int {
+	n := 0
+	for _, p := range c.NodePools {
+		n += *p.Count
+	}
+	return n
+}

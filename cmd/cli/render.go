@@ -1,0 +1,121 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/kprov/kprov/provision/artifacts"
+	"github.com/spf13/cobra"
+)
+
+// renderMarker marks a folder written by kprov render, which render may
+// replace; any other non-empty folder is refused.
+const renderMarker = ".kprov-render"
+
+func newRender(env Env) *cobra.Command {
+	var f buildFlags
+	var out string
+	cmd := &cobra.Command{
+		Use:   "render FILE --out DIR",
+		Short: "Write every artifact kprov would create into a folder",
+		Long: "render writes the libvirt definitions, cloud-init seeds, kubeadm configurations and\n" +
+			"node preparation files of the spec into DIR. The same spec and state folder give\n" +
+			"byte-identical files. Files holding secrets are written 0600.",
+		Args: exactArgs(1, "one spec file"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return usageError{errors.New("render needs --out DIR")}
+			}
+			_, set, err := f.build(env, args[0], true)
+			if err != nil {
+				return err
+			}
+			if err := writeSet(out, set); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "wrote %d files for %d nodes to %s\n", len(set.Files), len(set.Nodes), out)
+			return nil
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().StringVar(&out, "out", "", "folder to write into (created; replaced if an earlier render wrote it)")
+	return cmd
+}
+
+// writeSet writes the set into a fresh sibling folder, then swaps it in, so
+// out is never left half-written.
+func writeSet(out string, set *artifacts.Set) error {
+	out = filepath.Clean(out)
+	if err := checkReplaceable(out); err != nil {
+		return err
+	}
+	parent := filepath.Dir(out)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(out)+".tmp-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if err := os.Chmod(tmp, 0o700); err != nil {
+		return err
+	}
+	for _, f := range set.Files {
+		p := filepath.Join(tmp, filepath.FromSlash(f.Path))
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			return err
+		}
+		mode := fs.FileMode(0o644)
+		if f.Secret {
+			mode = 0o600
+		}
+		if err := os.WriteFile(p, f.Data, mode); err != nil {
+			return err
+		}
+	}
+	if err := os.WriteFile(filepath.Join(tmp, renderMarker), []byte("written by kprov render; safe to delete with this folder\n"), 0o644); err != nil {
+		return err
+	}
+	old := tmp + ".old"
+	if _, err := os.Stat(out); err == nil {
+		if err := os.Rename(out, old); err != nil {
+			return err
+		}
+	}
+	if err := os.Rename(tmp, out); err != nil {
+		_ = os.Rename(old, out)
+		return err
+	}
+	return os.RemoveAll(old)
+}
+
+// checkReplaceable refuses to replace a folder kprov did not write.
+func checkReplaceable(out string) error {
+	entries, err := os.ReadDir(out)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("--out %s: %w", out, err)
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(out, renderMarker)); err == nil {
+		return nil
+	}
+	var names []string
+	for i, e := range entries {
+		if i == 3 {
+			names = append(names, "...")
+			break
+		}
+		names = append(names, e.Name())
+	}
+	return fmt.Errorf("--out %s is not empty (%s) and was not written by kprov render; choose an empty or new folder", out, strings.Join(names, ", "))
+}

@@ -1,0 +1,35 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+func newValidate(env Env) *cobra.Command {
+	var f specFlags
+	cmd := &cobra.Command{
+		Use:   "validate FILE",
+		Short: "Check a cluster spec and report every problem at once",
+		Long: "validate decodes the spec, applies defaults and checks it without touching any host:\n" +
+			"names, address ranges, MTU arithmetic, node sizes and version compatibility.\n" +
+			"Errors exit 1; warnings are printed and do not block.",
+		Args: exactArgs(1, "one spec file"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := f.load(env, args[0])
+			if err != nil {
+				return err
+			}
+			c := s.Cluster
+			fmt.Fprintf(env.Stdout, "%s: cluster %q is valid: %d nodes, Kubernetes %s, Calico %s, kube-proxy %s",
+				args[0], c.Name, countNodes(c), c.KubernetesVersion, c.Calico.Version, c.KubeProxy.Mode)
+			if n := len(s.Warnings); n > 0 {
+				fmt.Fprintf(env.Stdout, " (%d warnings)", n)
+			}
+			fmt.Fprintln(env.Stdout)
+			return nil
+		},
+	}
+	f.register(cmd)
+	return cmd
+}

@@ -6,9 +6,14 @@ set -euo pipefail
 version=${1:?usage: build.sh v1.X.Y [OUT]}
 cache=${KPROV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kprov}
 out=${2:-$cache/kubeadm-$version}
-if [ -x "$out" ] && "$out" version -o short 2>/dev/null | grep -qx "$version"; then
-  echo "$out"; exit 0
-fi
+# The version string is stamped by -ldflags; the build info is the truth.
+built() { [ -x "$out" ] && go version -m "$out" 2>/dev/null | grep -qE "^\s+mod\s+k8s.io/kubernetes\s+$version\s"; }
+if built; then echo "$out"; exit 0; fi
+# One build per output at a time: a second caller waits, then reuses it.
+mkdir -p "$(dirname "$out")"
+exec 9>"$out.lock"
+flock 9
+if built; then echo "$out"; exit 0; fi
 here=$(cd "$(dirname "$0")" && pwd)
 mod=$(mktemp -d)
 trap 'rm -rf "$mod"' EXIT
@@ -28,13 +33,19 @@ package tools
 
 import _ "k8s.io/kubernetes/cmd/kubeadm"
 GO
-mkdir -p "$(dirname "$out")"
 (
   cd "$mod"
-  # Old releases pin reflect2 1.0.1, which crashes on Go >= 1.18 maps;
-  # go get only ever raises a version, so this is harmless for new ones.
-  GOFLAGS=-mod=mod go get github.com/modern-go/reflect2@v1.0.2 >/dev/null
+  # Old releases pin reflect2 1.0.1, which crashes on Go >= 1.18 maps. Only
+  # raise it: new releases need a newer reflect2, and `go get` to an older
+  # one would silently downgrade k8s.io/kubernetes itself.
+  case $(GOFLAGS=-mod=mod go list -m -f '{{.Version}}' github.com/modern-go/reflect2) in
+    v0.*|v1.0.0|v1.0.1) GOFLAGS=-mod=mod go get github.com/modern-go/reflect2@v1.0.2 >/dev/null ;;
+  esac
   GOFLAGS=-mod=mod go mod tidy -e >/dev/null 2>&1 || true
+  got=$(GOFLAGS=-mod=mod go list -m -f '{{.Version}}' k8s.io/kubernetes)
+  if [ "$got" != "$version" ]; then
+    echo "build.sh: module graph resolved k8s.io/kubernetes $got, not $version" >&2; exit 1
+  fi
   GOFLAGS=-mod=mod go build -trimpath -o "$out.tmp" \
     -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(echo "$version" | cut -d. -f2)" \
     k8s.io/kubernetes/cmd/kubeadm

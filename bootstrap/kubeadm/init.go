@@ -1,0 +1,158 @@
+package kubeadm
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/version"
+	kubeproxy "k8s.io/kube-proxy/config/v1alpha1"
+	kubelet "k8s.io/kubelet/config/v1beta1"
+	bootstraptokenv1 "k8s.io/kubernetes/cmd/kubeadm/app/apis/bootstraptoken/v1"
+	kubeadmapi "k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm"
+
+	"github.com/kprov/kprov/provision/plan"
+	"github.com/kprov/kprov/provision/state"
+)
+
+// InitConfig is the configuration of `kubeadm init` on the first control
+// plane: InitConfiguration, ClusterConfiguration, KubeProxyConfiguration
+// and KubeletConfiguration, as one multi-document YAML file.
+func InitConfig(in Input) ([]byte, error) {
+	apiVersion, err := APIVersion(in.Cluster.KubernetesVersion)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSecrets(in.Secrets); err != nil {
+		return nil, err
+	}
+	cp, ok := plan.FirstControlPlane(in.Nodes)
+	if !ok {
+		return nil, errors.New("no control-plane node in the plan")
+	}
+	endpoint, err := Endpoint(in)
+	if err != nil {
+		return nil, err
+	}
+	reg, err := nodeRegistration(cp)
+	if err != nil {
+		return nil, err
+	}
+	token, err := bootstraptokenv1.NewBootstrapTokenString(in.Secrets.BootstrapToken)
+	if err != nil {
+		return nil, errors.New("bootstrap token is malformed")
+	}
+	c := in.Cluster
+	initCfg := &kubeadmapi.InitConfiguration{
+		BootstrapTokens:  []bootstraptokenv1.BootstrapToken{{Token: token, TTL: &metav1.Duration{Duration: TokenTTL}}},
+		NodeRegistration: reg,
+		LocalAPIEndpoint: kubeadmapi.APIEndpoint{AdvertiseAddress: cp.IP.String(), BindPort: APIPort},
+		CertificateKey:   in.Secrets.CertificateKey,
+		Timeouts:         &kubeadmapi.Timeouts{}, // see versioned
+	}
+	clusterCfg := &kubeadmapi.ClusterConfiguration{
+		ClusterName:          c.Name,
+		KubernetesVersion:    c.KubernetesVersion,
+		ControlPlaneEndpoint: endpoint,
+		Networking: kubeadmapi.Networking{
+			PodSubnet:     c.Network.PodCIDR,
+			ServiceSubnet: c.Network.ServiceCIDR,
+			DNSDomain:     c.Network.DNSDomain,
+		},
+	}
+	proxy, err := kubeProxy(in)
+	if err != nil {
+		return nil, err
+	}
+	docs, err := kubeadmDocs(apiVersion, initCfg, clusterCfg)
+	if err != nil {
+		return nil, err
+	}
+	kubeletCfg, err := kubeletDoc()
+	if err != nil {
+		return nil, err
+	}
+	docs = append(docs, proxy, kubeletCfg)
+	if err := validate(docs, in.Secrets); err != nil {
+		return nil, err
+	}
+	if apiVersion == V1beta2 {
+		if docs, err = toV1beta2(docs); err != nil {
+			return nil, err
+		}
+	}
+	return encode(docs...)
+}
+
+// kubeadmDocs converts internal kubeadm objects to apiVersion; v1beta2 is
+// rendered as v1beta3 first (see toV1beta2).
+func kubeadmDocs(apiVersion string, objs ...runtime.Object) ([]document, error) {
+	gv := schema.GroupVersion{Group: kubeadmapi.GroupName, Version: "v1beta4"}
+	if apiVersion != V1beta4 {
+		gv.Version = "v1beta3"
+	}
+	docs := make([]document, 0, len(objs)+2)
+	for _, o := range objs {
+		d, err := versioned(o, gv)
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, d)
+	}
+	return docs, nil
+}
+
+// kubeProxy is the KubeProxyConfiguration of the spec: the proxy mode, the
+// IPVS scheduler and the pod CIDR.
+func kubeProxy(in Input) (document, error) {
+	c := in.Cluster
+	cfg := &kubeproxy.KubeProxyConfiguration{
+		TypeMeta:    metav1.TypeMeta{APIVersion: kubeproxy.SchemeGroupVersion.String(), Kind: "KubeProxyConfiguration"},
+		Mode:        kubeproxy.ProxyMode(c.KubeProxy.Mode),
+		ClusterCIDR: c.Network.PodCIDR,
+	}
+	switch c.KubeProxy.Mode {
+	case "ipvs":
+		cfg.IPVS.Scheduler = c.KubeProxy.IPVSScheduler
+	case "iptables":
+	case "nftables":
+		// Beta and on by default from 1.31; alpha behind a gate before.
+		v, err := version.ParseGeneric(c.KubernetesVersion)
+		if err != nil || v.LessThan(version.MajorMinor(1, 31)) {
+			return document{}, fmt.Errorf("kube_proxy mode nftables needs Kubernetes 1.31 or newer, not %s", c.KubernetesVersion)
+		}
+	default:
+		return document{}, fmt.Errorf("kube_proxy mode %q: want ipvs, nftables or iptables", c.KubeProxy.Mode)
+	}
+	return typed(cfg)
+}
+
+// kubeletDoc is the KubeletConfiguration: the systemd cgroup driver, as
+// containerd is configured (1.21's kubeadm still defaulted to cgroupfs).
+func kubeletDoc() (document, error) {
+	return typed(&kubelet.KubeletConfiguration{
+		TypeMeta:     metav1.TypeMeta{APIVersion: kubelet.SchemeGroupVersion.String(), Kind: "KubeletConfiguration"},
+		CgroupDriver: "systemd",
+	})
+}
+
+var (
+	tokenRE   = regexp.MustCompile(`^[a-z0-9]{6}\.[a-z0-9]{16}$`)
+	certKeyRE = regexp.MustCompile(`^[a-f0-9]{64}$`)
+)
+
+// checkSecrets checks the form of the join secrets without echoing them.
+func checkSecrets(s *state.Secrets) error {
+	switch {
+	case s == nil:
+		return errors.New("no secrets")
+	case !tokenRE.MatchString(s.BootstrapToken):
+		return errors.New("bootstrap token is not of the form [a-z0-9]{6}.[a-z0-9]{16}")
+	case !certKeyRE.MatchString(s.CertificateKey):
+		return errors.New("certificate key is not 64 lowercase hex characters")
+	}
+	return nil
+}

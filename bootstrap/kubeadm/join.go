@@ -1,0 +1,74 @@
+package kubeadm
+
+import (
+	"errors"
+	"fmt"
+
+	kubeadmapi "k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm"
+
+	"github.com/kprov/kprov/provision/plan"
+	"github.com/kprov/kprov/provision/spec"
+)
+
+// JoinConfig is the JoinConfiguration of `kubeadm join` on node n: discovery
+// by bootstrap token pinned to the CA public key; a control-plane node also
+// gets its local API endpoint and the certificate key.
+func JoinConfig(in Input, n plan.Node) ([]byte, error) {
+	apiVersion, err := APIVersion(in.Cluster.KubernetesVersion)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSecrets(in.Secrets); err != nil {
+		return nil, err
+	}
+	if first, ok := plan.FirstControlPlane(in.Nodes); ok && first.Name == n.Name {
+		return nil, fmt.Errorf("node %s is the first control plane: it runs kubeadm init, not join", n.Name)
+	}
+	if !n.IP.IsValid() {
+		return nil, errors.New("node " + n.Name + " has no IP address")
+	}
+	hash, err := CACertHash(in.Secrets.CACert)
+	if err != nil {
+		return nil, err
+	}
+	endpoint, err := Endpoint(in)
+	if err != nil {
+		return nil, err
+	}
+	reg, err := nodeRegistration(n)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &kubeadmapi.JoinConfiguration{
+		NodeRegistration: reg,
+		Timeouts:         &kubeadmapi.Timeouts{}, // see versioned
+		Discovery: kubeadmapi.Discovery{BootstrapToken: &kubeadmapi.BootstrapTokenDiscovery{
+			Token:             in.Secrets.BootstrapToken,
+			APIServerEndpoint: endpoint,
+			CACertHashes:      []string{hash},
+		}},
+	}
+	switch n.Role {
+	case spec.RoleControlPlane:
+		cfg.ControlPlane = &kubeadmapi.JoinControlPlane{
+			LocalAPIEndpoint: kubeadmapi.APIEndpoint{AdvertiseAddress: n.IP.String(), BindPort: APIPort},
+			CertificateKey:   in.Secrets.CertificateKey,
+		}
+	case spec.RoleWorker:
+	default:
+		return nil, fmt.Errorf("node %s: unknown role %q", n.Name, n.Role)
+	}
+	docs, err := kubeadmDocs(apiVersion, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := validate(docs, in.Secrets); err != nil {
+		return nil, err
+	}
+	if apiVersion == V1beta2 {
+		if docs, err = toV1beta2(docs); err != nil {
+			return nil, err
+		}
+	}
+	return encode(docs...)
+}

@@ -58,7 +58,12 @@ func (v *validator) network() {
 		for j := i + 1; j < len(named); j++ {
 			a, b := named[i], named[j]
 			if a.ok && b.ok && a.p.Overlaps(b.p) {
-				v.errorf(v.at(n.Body, b.attr), "Overlapping address ranges", "%s %s overlaps %s %s; every range must be disjoint so routing stays unambiguous.", b.attr, b.p, a.attr, a.p)
+				// Point at whichever of the two the user wrote.
+				at := v.at(n.Body, b.attr)
+				if !written(n.Body, b.attr) && written(n.Body, a.attr) {
+					at = v.at(n.Body, a.attr)
+				}
+				v.errorf(at, "Overlapping address ranges", "%s %s overlaps %s %s; every range must be disjoint so routing stays unambiguous.", b.attr, b.p, a.attr, a.p)
 			}
 		}
 	}

@@ -39,7 +39,7 @@ func (v *validator) pools() {
 	case controlPlanes%2 == 0:
 		first := firstControlPlanePool(c)
 		v.errorf(v.at(first.Body, "count"), "Even number of control planes",
-			"%d control-plane nodes run %d etcd members, which tolerate no more failures than %d; use %d or %d.",
+			"%d control-plane nodes run %d etcd members, which survive no more failures than %d would; use %d or %d.",
 			controlPlanes, controlPlanes, controlPlanes-1, controlPlanes-1, controlPlanes+1)
 	}
 }

@@ -1,6 +1,12 @@
 package spec
 
-import "net/netip"
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/version"
+)
 
 // Defaults used when the spec leaves a value out.
 const (
@@ -38,32 +44,19 @@ const (
 	RoleWorker       = "worker"
 )
 
-// CalicoManifestURL is the upstream manifest of a Calico version.
-func CalicoManifestURL(version string) string {
-	minor := version
-	if i := indexNth(version, '.', 2); i > 0 {
-		minor = version[:i]
+// CalicoManifestURL is the upstream manifest of a Calico version: the docs
+// site served releases before v3.20, the GitHub release tree serves later
+// ones.
+func CalicoManifestURL(v string) string {
+	parsed, err := version.ParseSemantic(strings.TrimPrefix(v, "v"))
+	if err == nil && parsed.Major() == 3 && parsed.Minor() < 20 {
+		return fmt.Sprintf("https://docs.projectcalico.org/v3.%d/manifests/calico.yaml", parsed.Minor())
 	}
-	if minor < "v3.20" && len(minor) == len("v3.11") {
-		return "https://docs.projectcalico.org/" + minor + "/manifests/calico.yaml"
-	}
-	return "https://raw.githubusercontent.com/projectcalico/calico/" + version + "/manifests/calico.yaml"
+	return "https://raw.githubusercontent.com/projectcalico/calico/" + v + "/manifests/calico.yaml"
 }
 
 // DefaultIngressManifest is the early-2020 ingress-nginx of the v3.11 stack.
 const DefaultIngressManifest = "https://raw.githubusercontent.com/kubernetes/ingress-nginx/nginx-0.30.0/deploy/static/mandatory.yaml"
-
-func indexNth(s string, c byte, n int) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			n--
-			if n == 0 {
-				return i
-			}
-		}
-	}
-	return -1
-}
 
 // applyDefaults fills every value the spec left out. It runs before
 // validation so that validation sees the values kprov will use.

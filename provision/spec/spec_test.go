@@ -1,0 +1,78 @@
+package spec
+
+import "testing"
+
+func TestParseMiB(t *testing.T) {
+	good := map[string]int{"512MiB": 512, "2GiB": 2048, "2Gi": 2048, "2G": 2048, "1.5GiB": 1536, " 1TiB ": 1 << 20, "20 GiB": 20480}
+	for in, want := range good {
+		if got, err := ParseMiB(in); err != nil || got != want {
+			t.Errorf("ParseMiB(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "2", "lots", "-1GiB", "0GiB", "1.0001MiB", "2KiB", "GiB"} {
+		if got, err := ParseMiB(bad); err == nil {
+			t.Errorf("ParseMiB(%q) = %d, want an error", bad, got)
+		}
+	}
+}
+
+func TestPodMTU(t *testing.T) {
+	cases := []struct {
+		nic   int
+		encap string
+		mtu   string
+		want  int
+	}{
+		{1500, "none", "auto", 1500},
+		{1500, "ipip", "auto", 1480},
+		{1500, "vxlan", "auto", 1450},
+		{9000, "vxlan", "auto", 8950},
+		{1500, "ipip", "1400", 1400},
+		{1500, "none", "12x", 0},
+	}
+	for _, c := range cases {
+		cl := &Cluster{Network: &Network{MTU: c.nic}, Calico: &Calico{Encapsulation: c.encap, MTU: c.mtu}}
+		if got := PodMTU(cl); got != c.want {
+			t.Errorf("PodMTU(nic %d, %s, %s) = %d, want %d", c.nic, c.encap, c.mtu, got, c.want)
+		}
+	}
+}
+
+func TestCalicoManifestURL(t *testing.T) {
+	cases := map[string]string{
+		"v3.11.3": "https://docs.projectcalico.org/v3.11/manifests/calico.yaml",
+		"v3.9.1":  "https://docs.projectcalico.org/v3.9/manifests/calico.yaml",
+		"v3.31.5": "https://raw.githubusercontent.com/projectcalico/calico/v3.31.5/manifests/calico.yaml",
+	}
+	for in, want := range cases {
+		if got := CalicoManifestURL(in); got != want {
+			t.Errorf("CalicoManifestURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// Normalize fills every default, so planners never see an empty value.
+func TestNormalizeDefaults(t *testing.T) {
+	c := &Cluster{Name: "x", NodePools: []*NodePool{{Name: "cp", Role: RoleControlPlane}}}
+	if err := Normalize(c); err != nil {
+		t.Fatal(err)
+	}
+	checks := map[string]string{
+		"kubernetes_version": c.KubernetesVersion, "uri": c.Hypervisor.URI, "storage_pool": c.Hypervisor.StoragePool,
+		"gateway": c.Network.Gateway, "pool_cidr": c.Calico.PoolCIDR, "ip_autodetection_method": c.Calico.IPAutodetectionMethod,
+		"ipvs_scheduler": c.KubeProxy.IPVSScheduler, "disk_bus": c.NodePools[0].DiskBus,
+	}
+	want := map[string]string{
+		"kubernetes_version": "v1.21.14", "uri": "qemu:///system", "storage_pool": "/var/lib/kprov/pools/x",
+		"gateway": "10.17.0.1", "pool_cidr": "192.168.0.0/16", "ip_autodetection_method": "interface=eth0",
+		"ipvs_scheduler": "rr", "disk_bus": "nvme",
+	}
+	for k, got := range checks {
+		if got != want[k] {
+			t.Errorf("%s = %q, want %q", k, got, want[k])
+		}
+	}
+	if c.NodePools[0].MemoryMiB != 2048 || c.NodePools[0].DiskSizeGiB != 20 || *c.NodePools[0].Count != 1 || c.Calico.PodMTU != 1500 {
+		t.Errorf("derived values wrong: %+v, pod MTU %d", c.NodePools[0], c.Calico.PodMTU)
+	}
+}

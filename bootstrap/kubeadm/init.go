@@ -76,10 +76,17 @@ func InitConfig(in Input) ([]byte, error) {
 		return nil, err
 	}
 	docs = append(docs, proxy, kubeletCfg)
-	if err := validate(docs, in.Secrets); err != nil {
+	return finish(apiVersion, docs, in.Secrets)
+}
+
+// finish validates docs with upstream kubeadm and encodes them, in v1beta2
+// when apiVersion asks for it.
+func finish(apiVersion string, docs []document, secrets *state.Secrets) ([]byte, error) {
+	if err := validate(docs, secrets); err != nil {
 		return nil, err
 	}
 	if apiVersion == V1beta2 {
+		var err error
 		if docs, err = toV1beta2(docs); err != nil {
 			return nil, err
 		}

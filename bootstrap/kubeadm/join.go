@@ -62,13 +62,5 @@ func JoinConfig(in Input, n plan.Node) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := validate(docs, in.Secrets); err != nil {
-		return nil, err
-	}
-	if apiVersion == V1beta2 {
-		if docs, err = toV1beta2(docs); err != nil {
-			return nil, err
-		}
-	}
-	return encode(docs...)
+	return finish(apiVersion, docs, in.Secrets)
 }

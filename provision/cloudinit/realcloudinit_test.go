@@ -3,53 +3,21 @@ package cloudinit
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kprov/kprov/provision/judge"
 )
 
-// cloudInit is the path of the cloud-init program: the judge of user-data
-// and network-config. Missing, it fails the test, or skips it under -short.
-func cloudInit(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("cloud-init")
-	if err != nil {
-		if testing.Short() {
-			t.Skip("cloud-init not installed; skipped under -short")
-		}
-		t.Fatal("cloud-init not installed: run `apt-get install -y cloud-init` (Debian) to check seeds with cloud-init itself, or use go test -short")
-	}
-	return p
-}
-
-// runCloudInit runs cloud-init with args and a file holding doc, whose path
-// replaces FILE in args. It returns the combined output and the error.
-func runCloudInit(t *testing.T, doc []byte, args ...string) (string, error) {
-	t.Helper()
-	bin := cloudInit(t)
-	dir := t.TempDir()
-	file := filepath.Join(dir, "doc.yaml")
-	if err := os.WriteFile(file, doc, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for i, a := range args {
-		args[i] = strings.ReplaceAll(a, "FILE", file)
-		args[i] = strings.ReplaceAll(args[i], "OUT", filepath.Join(dir, "out"))
-	}
-	out, err := exec.Command(bin, args...).CombinedOutput()
-	return string(out), err
-}
+// Debian's cloud-init, run by provision/judge, judges user-data and
+// renders network-config as it does at boot.
 
 func TestUserDataPassesCloudInitSchema(t *testing.T) {
 	for _, n := range testNodes() {
 		seed := render(t, testCluster(), n)
-		out, err := runCloudInit(t, seed.UserData, "schema", "--config-file", "FILE")
-		if err != nil || !strings.Contains(out, "Valid cloud-config") {
-			t.Errorf("%s: cloud-init schema: %v\n%s", n.Name, err, out)
-		}
-		if strings.Contains(out, "DEPRECATED") {
-			t.Errorf("%s: deprecated keys:\n%s", n.Name, out)
+		if err := judge.UserData(t, seed.UserData); err != nil {
+			t.Errorf("%s: %v", n.Name, err)
 		}
 	}
 }
@@ -70,12 +38,12 @@ func TestCloudInitSchemaRejects(t *testing.T) {
 			if bytes.Equal(tc.doc, good) {
 				t.Fatal("the edit did not apply")
 			}
-			out, err := runCloudInit(t, tc.doc, "schema", "--config-file", "FILE")
+			err := judge.UserData(t, tc.doc)
 			if err == nil {
-				t.Fatalf("accepted:\n%s", out)
+				t.Fatal("accepted")
 			}
-			if !strings.Contains(out, tc.want) {
-				t.Errorf("output lacks %q:\n%s", tc.want, out)
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("output lacks %q:\n%v", tc.want, err)
 			}
 		})
 	}
@@ -87,20 +55,13 @@ func TestCloudInitSchemaRejects(t *testing.T) {
 func TestNetworkConfigRendersWithCloudInit(t *testing.T) {
 	n := testNodes()[0]
 	seed := render(t, testCluster(), n)
-	bin := cloudInit(t)
-	dir := t.TempDir()
-	in := filepath.Join(dir, NetworkConfigFile)
-	if err := os.WriteFile(in, seed.NetworkConfig, 0o600); err != nil {
+	root, err := judge.Networkd(t, seed.NetworkConfig)
+	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(bin, "devel", "net-convert", "-p", in, "-k", "yaml",
-		"-d", filepath.Join(dir, "out"), "-D", "debian", "-O", "networkd").CombinedOutput()
+	b, err := os.ReadFile(filepath.Join(root, "etc/systemd/network/10-cloud-init-eth0.network"))
 	if err != nil {
-		t.Fatalf("net-convert: %v\n%s", err, out)
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "out/etc/systemd/network/10-cloud-init-eth0.network"))
-	if err != nil {
-		t.Fatalf("%v\n%s", err, out)
+		t.Fatal(err)
 	}
 	unit := string(b)
 	for _, want := range []string{
@@ -121,11 +82,11 @@ func TestCloudInitRejectsDefaultRoute(t *testing.T) {
 	if bytes.Equal(doc, seed.NetworkConfig) {
 		t.Fatal("the edit did not apply")
 	}
-	out, err := runCloudInit(t, doc, "devel", "net-convert", "-p", "FILE", "-k", "yaml", "-d", "OUT", "-D", "debian", "-O", "networkd")
+	_, err := judge.Networkd(t, doc)
 	if err == nil {
-		t.Skipf("this cloud-init accepts `to: default`; 0.0.0.0/0 is still needed for Debian 12's 22.4:\n%s", out)
+		t.Skip("this cloud-init accepts `to: default`; 0.0.0.0/0 is still needed for Debian 12's 22.4")
 	}
-	if !strings.Contains(out, "Address default is not a valid ip") {
-		t.Errorf("failed for another reason:\n%s", out)
+	if !strings.Contains(err.Error(), "Address default is not a valid ip") {
+		t.Errorf("failed for another reason: %v", err)
 	}
 }

@@ -3,82 +3,19 @@ package cloudinit
 import (
 	"bytes"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-	"sigs.k8s.io/yaml"
+	"github.com/kprov/kprov/provision/judge"
 )
 
-// upstream is a path under /work/shared/upstream/cloud-init, found from the
-// repository root (the folder holding go.mod) as ../shared/upstream.
-func upstream(t *testing.T, rel string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's folder")
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", "upstream", "cloud-init", filepath.FromSlash(rel))
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("upstream test input missing: %v", err)
-	}
-	return p
-}
-
-// networkSchema is cloud-init's own JSON schema for network-config v2. It
-// takes both the bare form and the form under a top-level network: key.
-func networkSchema(t *testing.T) *jsonschema.Schema {
-	t.Helper()
-	path := upstream(t, "cloudinit/config/schemas/schema-network-config-v2.json")
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	doc, err := jsonschema.UnmarshalJSON(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource(path, doc); err != nil {
-		t.Fatal(err)
-	}
-	sch, err := c.Compile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sch
-}
-
-func validateYAML(t *testing.T, sch *jsonschema.Schema, y []byte) error {
-	t.Helper()
-	j, err := yaml.YAMLToJSON(y)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(j))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sch.Validate(inst)
-}
+// cloud-init's own JSON schema for network-config v2, applied by
+// provision/judge, judges every network-config.
 
 func TestNetworkConfigMatchesCloudInitSchema(t *testing.T) {
-	sch := networkSchema(t)
 	for _, n := range testNodes() {
 		seed := render(t, testCluster(), n)
-		if err := validateYAML(t, sch, seed.NetworkConfig); err != nil {
+		if err := judge.NetworkConfig(t, seed.NetworkConfig); err != nil {
 			t.Errorf("%s: %v", n.Name, err)
 		}
 	}
@@ -87,16 +24,15 @@ func TestNetworkConfigMatchesCloudInitSchema(t *testing.T) {
 // TestSchemaAcceptsUpstreamExamples shows the validator passes real
 // network-config, bare and under network:.
 func TestSchemaAcceptsUpstreamExamples(t *testing.T) {
-	sch := networkSchema(t)
 	for _, rel := range []string{
 		"extracted-from-nocloud-rst/network-config",
 		"tests/unittests/net/artifacts/no_matching_mac_v2.yaml",
 	} {
-		b, err := os.ReadFile(upstream(t, rel))
+		b, err := os.ReadFile(judge.CloudInitSource(t, rel))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := validateYAML(t, sch, b); err != nil {
+		if err := judge.NetworkConfig(t, b); err != nil {
 			t.Errorf("%s: %v", rel, err)
 		}
 	}
@@ -106,9 +42,8 @@ func TestSchemaAcceptsUpstreamExamples(t *testing.T) {
 // artifact is a renderer test input that upstream's own schema rejects:
 // routes there carry a table key, which the schema does not allow.
 func TestSchemaRejects(t *testing.T) {
-	sch := networkSchema(t)
 	good := render(t, testCluster(), testNodes()[0]).NetworkConfig
-	photon, err := os.ReadFile(upstream(t, "tests/unittests/net/artifacts/photon_net_config_v2.yaml"))
+	photon, err := os.ReadFile(judge.CloudInitSource(t, "tests/unittests/net/artifacts/photon_net_config_v2.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +62,7 @@ func TestSchemaRejects(t *testing.T) {
 			if bytes.Equal(tc.doc, good) {
 				t.Fatal("the edit did not apply")
 			}
-			err := validateYAML(t, sch, tc.doc)
+			err := judge.NetworkConfig(t, tc.doc)
 			if err == nil {
 				t.Fatal("accepted")
 			}

@@ -1,0 +1,118 @@
+package judge
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// KubeadmInit has the real kubeadm of kubernetesVersion (v1.X.Y) run
+// `init --dry-run --config` on config, in a sandbox, and judges its output.
+func KubeadmInit(t testing.TB, kubernetesVersion string, config []byte) error {
+	t.Helper()
+	bin := kubeadm(t, kubernetesVersion)
+	start := time.Now()
+	out, err := sandboxed(t, bin, "init", "--dry-run", "--ignore-preflight-errors=all",
+		"--config", writeTemp(t, "init.yaml", config))
+	if err := verdict(out, err); err != nil {
+		return fmt.Errorf("kubeadm %s init --dry-run: %w", kubernetesVersion, err)
+	}
+	t.Logf("kubeadm %s init --dry-run accepted in %s", kubernetesVersion, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// KubeadmJoin has the real kubeadm of kubernetesVersion check a join
+// config: `config validate` where it exists, else `config migrate`, which
+// strictly decodes, defaults and validates the file in 1.21.
+func KubeadmJoin(t testing.TB, kubernetesVersion string, config []byte) error {
+	t.Helper()
+	bin := kubeadm(t, kubernetesVersion)
+	file := writeTemp(t, "join.yaml", config)
+	args := []string{"config", "migrate", "--old-config", file, "--new-config", os.DevNull}
+	// Cobra answers an unknown subcommand's --help with its parent's help.
+	help, _ := exec.Command(bin, "config", "validate", "--help").CombinedOutput()
+	if bytes.Contains(help, []byte("kubeadm config validate [flags]")) {
+		args = []string{"config", "validate", "--config", file}
+	}
+	if err := verdict(sandboxed(t, bin, args...)); err != nil {
+		return fmt.Errorf("kubeadm %s %s: %w", kubernetesVersion, strings.Join(args[:2], " "), err)
+	}
+	return nil
+}
+
+// kubeadm is the path of the real kubeadm of version, built from the Go
+// module proxy by bootstrap/kubeadm/oracle/build.sh and cached in
+// ~/.cache/kprov (a first build takes minutes).
+func kubeadm(t testing.TB, version string) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: not running the real kubeadm " + version)
+	}
+	if os.Geteuid() != 0 {
+		t.Fatal("kubeadm judges need root: kubeadm runs in a private mount and network namespace")
+	}
+	program(t, "unshare", "apt-get install -y util-linux")
+	start := time.Now()
+	build := filepath.Join(RepoRoot(t), "bootstrap", "kubeadm", "oracle", "build.sh")
+	out, err := exec.Command("bash", build, version).Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			out = ee.Stderr
+		}
+		t.Fatalf("build kubeadm %s: %v\n%s", version, err, out)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Logf("kubeadm %s built in %s", version, d.Round(time.Second))
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// sandboxed runs kubeadm with args in private mount and network
+// namespaces: /etc is an overlay on a tmpfs, so `init --dry-run` writing
+// under /etc/kubernetes leaves the host alone, and only loopback exists,
+// so no lookup leaves the machine.
+func sandboxed(t testing.TB, kubeadm string, args ...string) (string, error) {
+	t.Helper()
+	ov := filepath.Join(t.TempDir(), "ov")
+	if err := os.Mkdir(ov, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	script := `set -e
+mount -t tmpfs kprov-oracle "$1"
+mkdir "$1/u" "$1/w"
+mount -t overlay kprov-oracle -o lowerdir=/etc,upperdir="$1/u",workdir="$1/w" /etc
+shift
+exec "$@"`
+	cmd := exec.Command("unshare", append([]string{"--mount", "--net", "--propagation", "private",
+		"sh", "-c", script, "sh", ov, kubeadm}, args...)...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// verdict fails unless kubeadm exited 0 and printed no error and no strict
+// decoding warning. Ignored preflight warnings and the CoreDNS "errors"
+// plugin in the printed manifests are not failures.
+func verdict(out string, runErr error) error {
+	if runErr != nil {
+		return fmt.Errorf("kubeadm failed: %v\n%s", runErr, out)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		l := strings.ToLower(line)
+		if strings.Contains(l, "[warning ") || strings.TrimSpace(l) == "errors" {
+			continue
+		}
+		for _, bad := range []string{"error", "unknown field", "strict decod"} {
+			if strings.Contains(l, bad) {
+				return fmt.Errorf("kubeadm output has %q: %s", bad, line)
+			}
+		}
+	}
+	return nil
+}

@@ -27,7 +27,7 @@ demo: build
 deps:
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		libvirt-clients libxml2-utils cloud-init openssl util-linux diffutils >/dev/null
+		libvirt-clients libxml2-utils cloud-init openssl openssh-client util-linux diffutils >/dev/null
 
 # Real kubeadm binaries built from the Go module proxy, cached in ~/.cache/kprov.
 oracles:

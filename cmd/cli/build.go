@@ -87,6 +87,15 @@ func (f *buildFlags) build(env Env, path string, persist bool) (*spec.Spec, *art
 	if err != nil {
 		return nil, nil, fmt.Errorf("state folder: %w", err)
 	}
+	if key := c.SSH.PrivateKey; key != "" {
+		// Relative paths in a spec start at the spec's folder.
+		if !filepath.IsAbs(key) && !strings.HasPrefix(key, "~/") {
+			key = filepath.Join(filepath.Dir(path), key)
+		}
+		if err := secrets.UseKey(key); err != nil {
+			return nil, nil, err
+		}
+	}
 	set, err := artifacts.Build(c, nodes, h, secrets)
 	if err != nil {
 		return nil, nil, err

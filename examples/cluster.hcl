@@ -28,6 +28,7 @@ cluster "demo" {
     uri          = "qemu:///system"          # or qemu+ssh://user@host/system
     storage_pool = "/var/lib/kprov/pools/demo" # a directory on the hypervisor host
     accelerator  = "auto"                    # kvm, tcg (software emulation) or auto
+    boot_timeout = "10m"                     # how long a node may take to answer SSH
   }
 
   image {

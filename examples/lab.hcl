@@ -8,6 +8,7 @@ cluster "lab" {
     uri          = "qemu:///system"
     storage_pool = "/var/lib/kprov/pools/lab"
     accelerator  = "tcg"
+    boot_timeout = "6m" # software emulation boots in 1-2 minutes
   }
 
   image {

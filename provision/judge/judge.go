@@ -57,3 +57,11 @@ func writeTemp(t testing.TB, name string, b []byte) string {
 	}
 	return p
 }
+
+// Need is the path of a program a test runs, from Debian package pkg: the
+// test skips under -short and fails, with the install command, when it is
+// missing.
+func Need(t testing.TB, name, pkg string) string {
+	t.Helper()
+	return program(t, name, "apt-get install -y "+pkg)
+}

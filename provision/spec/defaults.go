@@ -14,6 +14,7 @@ const (
 	DefaultURI               = "qemu:///system"
 	DefaultStoragePoolRoot   = "/var/lib/kprov/pools"
 	DefaultAccelerator       = "auto"
+	DefaultBootTimeout       = "10m"
 	DefaultImageFormat       = "qcow2"
 	DefaultNetworkMode       = "nat"
 	DefaultNodeCIDR          = "10.17.0.0/24"
@@ -75,6 +76,7 @@ func applyDefaults(c *Cluster) {
 	def(&h.URI, DefaultURI)
 	def(&h.StoragePool, DefaultStoragePoolRoot+"/"+c.Name)
 	def(&h.Accelerator, DefaultAccelerator)
+	def(&h.BootTimeout, DefaultBootTimeout)
 	if c.Image == nil {
 		c.Image = &Image{}
 	}

@@ -46,6 +46,8 @@ type Hypervisor struct {
 	StoragePool string `hcl:"storage_pool,optional"`
 	// Accelerator is kvm, tcg (software emulation) or auto.
 	Accelerator string `hcl:"accelerator,optional"`
+	// BootTimeout bounds the wait for a node to answer SSH, e.g. "10m".
+	BootTimeout string `hcl:"boot_timeout,optional"`
 
 	Body hcl.Body `hcl:",body"`
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"golang.org/x/crypto/ssh"
@@ -41,6 +42,15 @@ func (v *validator) hypervisor() {
 		v.errorf(v.at(h.Body, "storage_pool"), "Invalid storage_pool", "%q must be a clean absolute directory path on the hypervisor host, such as /var/lib/kprov/pools/demo.", h.StoragePool)
 	}
 	v.oneOf(h.Body, "accelerator", h.Accelerator, "auto", "kvm", "tcg")
+	if d, err := time.ParseDuration(h.BootTimeout); err != nil || d < 10*time.Second || d > 2*time.Hour {
+		v.errorf(v.at(h.Body, "boot_timeout"), "Invalid boot_timeout", "%q: use a duration between 10s and 2h, such as \"10m\".", h.BootTimeout)
+	}
+}
+
+// BootTimeout is the parsed boot_timeout; valid after Check.
+func (c *Cluster) BootTimeout() time.Duration {
+	d, _ := time.ParseDuration(c.Hypervisor.BootTimeout)
+	return d
 }
 
 func (v *validator) image() {

@@ -1,0 +1,210 @@
+// Package virt drives libvirt to make the planned nodes exist: network,
+// pool, base image, disks, seeds and domains, each an idempotent ensure that
+// looks before it acts. Everything it creates is named kprov-<cluster>-...
+// and tagged in domain metadata, so it is discovered from libvirt, not from
+// local state.
+package virt
+
+import (
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/digitalocean/go-libvirt"
+	"github.com/digitalocean/go-libvirt/socket/dialers"
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/kprov/kprov/provision/plan"
+)
+
+// DefaultSocket is libvirtd's system socket.
+const DefaultSocket = "/var/run/libvirt/libvirt-sock"
+
+// Conn is a connection to one libvirt daemon.
+type Conn struct {
+	L   *libvirt.Libvirt
+	URI string
+	ssh *ssh.Client
+}
+
+// DialOptions say how to reach a remote hypervisor.
+type DialOptions struct {
+	// KnownHosts is the known_hosts file that pins qemu+ssh hosts' keys
+	// (default ~/.ssh/known_hosts). Unknown or changed keys are refused.
+	KnownHosts string
+	// Signer authenticates to a qemu+ssh host.
+	Signer ssh.Signer
+	// Timeout bounds the connection attempt.
+	Timeout time.Duration
+}
+
+// ResolveURI is the URI kprov connects to: LIBVIRT_DEFAULT_URI when the
+// spec keeps the default qemu:///system, as virsh does, else the spec's.
+func ResolveURI(specURI, envURI string) string {
+	if specURI == "qemu:///system" && envURI != "" {
+		return envURI
+	}
+	return specURI
+}
+
+// Dial connects to the libvirt daemon at uri: qemu:///system through the
+// local socket (?socket=PATH overrides it), qemu+ssh://user@host/system by
+// tunnelling the remote socket over SSH with a verified host key.
+func Dial(ctx context.Context, uri string, opts DialOptions) (*Conn, error) {
+	u, err := url.Parse(uri)
+	if err != nil {
+		return nil, fmt.Errorf("libvirt URI %q: %w", uri, err)
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = 15 * time.Second
+	}
+	sock := DefaultSocket
+	if s := u.Query().Get("socket"); s != "" {
+		sock = s
+	}
+	c := &Conn{URI: uri}
+	var conn net.Conn
+	switch u.Scheme {
+	case "qemu":
+		d := net.Dialer{Timeout: opts.Timeout}
+		conn, err = d.DialContext(ctx, "unix", sock)
+		if err != nil {
+			return nil, &UnreachableError{URI: uri, Err: err, Hint: "is libvirtd running? (systemctl start libvirtd, or `make lab` for the local lab)"}
+		}
+	case "qemu+ssh":
+		conn, err = c.tunnel(ctx, u, sock, opts)
+		if err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("libvirt URI %q: kprov speaks qemu:// and qemu+ssh://", uri)
+	}
+	c.L = libvirt.NewWithDialer(dialers.NewAlreadyConnected(conn))
+	if err := c.L.ConnectToURI(libvirt.QEMUSystem); err != nil {
+		c.Close()
+		return nil, &UnreachableError{URI: uri, Err: err, Hint: "the socket answered but libvirt refused the connection; check permissions (run as root or in the libvirt group)"}
+	}
+	return c, nil
+}
+
+// tunnel reaches the remote libvirt socket through an SSH connection whose
+// host key must already be in known_hosts.
+func (c *Conn) tunnel(ctx context.Context, u *url.URL, sock string, opts DialOptions) (net.Conn, error) {
+	if opts.Signer == nil {
+		return nil, fmt.Errorf("libvirt URI %s: no SSH key to log in with", u.Redacted())
+	}
+	kh := opts.KnownHosts
+	if kh == "" {
+		home, _ := os.UserHomeDir()
+		kh = filepath.Join(home, ".ssh", "known_hosts")
+	}
+	check, err := knownhosts.New(kh)
+	if err != nil {
+		return nil, fmt.Errorf("libvirt URI %s: known hosts %s: %w; add the host's key with ssh-keyscan first", u.Redacted(), kh, err)
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host = net.JoinHostPort(u.Hostname(), "22")
+	}
+	user := u.User.Username()
+	if user == "" {
+		user = "root"
+	}
+	cfg := &ssh.ClientConfig{User: user, Auth: []ssh.AuthMethod{ssh.PublicKeys(opts.Signer)}, HostKeyCallback: check, Timeout: opts.Timeout}
+	d := net.Dialer{Timeout: opts.Timeout}
+	raw, err := d.DialContext(ctx, "tcp", host)
+	if err != nil {
+		return nil, &UnreachableError{URI: u.Redacted(), Err: err, Hint: "check the host name and that sshd runs there"}
+	}
+	sc, chans, reqs, err := ssh.NewClientConn(raw, host, cfg)
+	if err != nil {
+		raw.Close()
+		var ke *knownhosts.KeyError
+		if errors.As(err, &ke) {
+			return nil, fmt.Errorf("libvirt URI %s: host key not trusted (%v); check it and add it to %s", u.Redacted(), err, kh)
+		}
+		return nil, &UnreachableError{URI: u.Redacted(), Err: err, Hint: "SSH login failed"}
+	}
+	c.ssh = ssh.NewClient(sc, chans, reqs)
+	conn, err := c.ssh.Dial("unix", sock)
+	if err != nil {
+		c.ssh.Close()
+		return nil, &UnreachableError{URI: u.Redacted(), Err: err, Hint: "SSH works but the remote libvirt socket " + sock + " does not answer"}
+	}
+	return conn, nil
+}
+
+// Close ends the connection.
+func (c *Conn) Close() error {
+	var err error
+	if c.L != nil {
+		err = c.L.Disconnect()
+	}
+	if c.ssh != nil {
+		c.ssh.Close()
+	}
+	return err
+}
+
+// UnreachableError is a libvirt daemon kprov could not talk to.
+type UnreachableError struct {
+	URI  string
+	Err  error
+	Hint string
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("cannot reach libvirt at %s: %v; %s", e.URI, e.Err, e.Hint)
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// Host reads the daemon's libvirt version and chooses the domain type for
+// the spec's accelerator, saying why.
+func (c *Conn) Host(accelerator string) (plan.Host, string, error) {
+	v, err := c.L.ConnectGetLibVersion()
+	if err != nil {
+		return plan.Host{}, "", fmt.Errorf("libvirt version: %w", err)
+	}
+	h := plan.Host{LibvirtVersion: uint32(v)}
+	switch accelerator {
+	case "tcg":
+		h.DomainType = "qemu"
+		return h, "qemu (software emulation): the spec says accelerator = \"tcg\"", nil
+	case "kvm":
+		if ok, why := c.kvmUsable(); !ok {
+			return plan.Host{}, "", fmt.Errorf("the spec says accelerator = \"kvm\" but %s; use \"tcg\" or \"auto\"", why)
+		}
+		h.DomainType = "kvm"
+		return h, "kvm: the spec says accelerator = \"kvm\"", nil
+	}
+	if ok, why := c.kvmUsable(); !ok {
+		h.DomainType = "qemu"
+		return h, "qemu (software emulation): accelerator auto and " + why, nil
+	}
+	h.DomainType = "kvm"
+	return h, "kvm: accelerator auto and libvirt reports KVM support", nil
+}
+
+// kvmUsable asks libvirt's domain capabilities whether KVM domains work.
+func (c *Conn) kvmUsable() (bool, string) {
+	caps, err := c.L.ConnectGetDomainCapabilities(nil, libvirt.OptString{"x86_64"}, nil, libvirt.OptString{"kvm"}, 0)
+	if err != nil {
+		return false, "libvirt reports no KVM support (" + strings.TrimSpace(err.Error()) + ")"
+	}
+	var dc struct {
+		Domain string `xml:"domain"`
+	}
+	if err := xml.Unmarshal([]byte(caps), &dc); err != nil || dc.Domain != "kvm" {
+		return false, "libvirt reports no KVM support"
+	}
+	return true, ""
+}

@@ -1,0 +1,225 @@
+package virt
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/digitalocean/go-libvirt"
+	"libvirt.org/go/libvirtxml"
+
+	"github.com/kprov/kprov/provision/plan"
+	"github.com/kprov/kprov/provision/spec"
+)
+
+// Provisioner makes the planned nodes of one cluster exist on one host.
+type Provisioner struct {
+	Conn    *Conn
+	Cluster *spec.Cluster
+	Nodes   []plan.Node
+	Host    plan.Host
+	// Hashes is each node's definition hash (artifacts.NodeHash), kept in
+	// the domain's metadata to tell a drifted domain from a current one.
+	Hashes map[string]string
+	// Seeds is each node's NoCloud seed ISO.
+	Seeds map[string][]byte
+	// Image opens the base image and tells its size and sha256.
+	Image ImageSource
+	// Replace recreates nodes whose definition drifted from the spec.
+	Replace bool
+	// Parallel bounds how many nodes are worked on at once.
+	Parallel int
+	// Log receives one line per change made or drift found.
+	Log func(format string, args ...any)
+	counter
+}
+
+func (p *Provisioner) logf(format string, args ...any) {
+	if p.Log != nil {
+		p.Log(format, args...)
+	}
+}
+
+func (p *Provisioner) name() string { return plan.ResourceName(p.Cluster.Name) }
+
+// EnsureNetwork defines and starts the cluster's network; on an existing
+// one it adds DHCP host entries for new nodes and reports other drift.
+func (p *Provisioner) EnsureNetwork(ctx context.Context) error {
+	want, err := plan.Network(p.Cluster, p.Nodes)
+	if err != nil {
+		return err
+	}
+	l := p.Conn.L
+	net, err := l.NetworkLookupByName(p.name())
+	if notFound(err) {
+		x, err := want.Marshal()
+		if err != nil {
+			return err
+		}
+		if err := p.mutate(func() error { net, err = l.NetworkDefineXML(x); return err }); err != nil {
+			return wrap("define network "+p.name(), err)
+		}
+		p.logf("network %s defined", p.name())
+	} else if err != nil {
+		return wrap("look up network "+p.name(), err)
+	} else if err := p.updateDHCP(net, want); err != nil {
+		return err
+	}
+	active, err := l.NetworkIsActive(net)
+	if err != nil {
+		return wrap("network "+p.name(), err)
+	}
+	if active == 0 {
+		if err := p.mutate(func() error { return l.NetworkCreate(net) }); err != nil {
+			return wrap("start network "+p.name(), err)
+		}
+		p.logf("network %s started", p.name())
+	}
+	auto, err := l.NetworkGetAutostart(net)
+	if err == nil && auto == 0 {
+		err = p.mutate(func() error { return l.NetworkSetAutostart(net, 1) })
+	}
+	return wrap("autostart network "+p.name(), err)
+}
+
+// updateDHCP adds the planned DHCP host entries the live network lacks.
+func (p *Provisioner) updateDHCP(net libvirt.Network, want *libvirtxml.Network) error {
+	l := p.Conn.L
+	x, err := l.NetworkGetXMLDesc(net, 0)
+	if err != nil {
+		return wrap("read network "+p.name(), err)
+	}
+	var have libvirtxml.Network
+	if err := have.Unmarshal(x); err != nil {
+		return wrap("parse network "+p.name(), err)
+	}
+	if err := sameNetwork(&have, want); err != nil {
+		return fmt.Errorf("network %s differs from the spec: %v; run `kprov down` and `kprov up` to rebuild it", p.name(), err)
+	}
+	known := map[string]bool{}
+	for _, ip := range have.IPs {
+		if ip.DHCP != nil {
+			for _, h := range ip.DHCP.Hosts {
+				known[strings.ToLower(h.MAC)] = true
+			}
+		}
+	}
+	for _, ip := range want.IPs {
+		if ip.DHCP == nil {
+			continue
+		}
+		for _, h := range ip.DHCP.Hosts {
+			if known[strings.ToLower(h.MAC)] {
+				continue
+			}
+			hx, err := (&h).Marshal()
+			if err != nil {
+				return err
+			}
+			flags := libvirt.NetworkUpdateAffectLive | libvirt.NetworkUpdateAffectConfig
+			if err := p.mutate(func() error {
+				return l.NetworkUpdateCompat(net, libvirt.NetworkUpdateCommandAddLast, libvirt.NetworkSectionIPDhcpHost, -1, hx, flags)
+			}); err != nil {
+				return wrap("add DHCP host "+h.Name+" to network "+p.name(), err)
+			}
+			p.logf("network %s: DHCP host %s %s -> %s added", p.name(), h.Name, h.MAC, h.IP)
+		}
+	}
+	return nil
+}
+
+// sameNetwork compares what a running network cannot change.
+func sameNetwork(have, want *libvirtxml.Network) error {
+	mode := func(n *libvirtxml.Network) string {
+		if n.Forward == nil {
+			return "isolated"
+		}
+		return n.Forward.Mode
+	}
+	if mode(have) != mode(want) {
+		return fmt.Errorf("forward mode %s, spec %s", mode(have), mode(want))
+	}
+	addr := func(n *libvirtxml.Network) string {
+		var s []string
+		for _, ip := range n.IPs {
+			s = append(s, fmt.Sprintf("%s/%d%s", ip.Address, ip.Prefix, ip.Netmask))
+		}
+		sort.Strings(s)
+		return strings.Join(s, ",")
+	}
+	if addr(have) != addr(want) {
+		return fmt.Errorf("addresses %s, spec %s", addr(have), addr(want))
+	}
+	mtu := func(n *libvirtxml.Network) uint {
+		if n.MTU == nil {
+			return 0
+		}
+		return n.MTU.Size
+	}
+	if mtu(have) != mtu(want) {
+		return fmt.Errorf("MTU %d, spec %d", mtu(have), mtu(want))
+	}
+	return nil
+}
+
+// EnsurePool defines, builds and starts the cluster's storage pool.
+func (p *Provisioner) EnsurePool(ctx context.Context) error {
+	l := p.Conn.L
+	pool, err := l.StoragePoolLookupByName(p.name())
+	if notFound(err) {
+		x, err := plan.Pool(p.Cluster).Marshal()
+		if err != nil {
+			return err
+		}
+		if err := p.mutate(func() error { pool, err = l.StoragePoolDefineXML(x, 0); return err }); err != nil {
+			return wrap("define pool "+p.name(), err)
+		}
+		if err := p.mutate(func() error { return l.StoragePoolBuild(pool, libvirt.StoragePoolBuildNew) }); err != nil {
+			return fmt.Errorf("build pool %s at %s: %w; check the folder is writable on the hypervisor host", p.name(), p.Cluster.Hypervisor.StoragePool, err)
+		}
+		p.logf("pool %s defined at %s", p.name(), p.Cluster.Hypervisor.StoragePool)
+	} else if err != nil {
+		return wrap("look up pool "+p.name(), err)
+	}
+	active, err := l.StoragePoolIsActive(pool)
+	if err != nil {
+		return wrap("pool "+p.name(), err)
+	}
+	if active == 0 {
+		if err := p.mutate(func() error { return l.StoragePoolCreate(pool, 0) }); err != nil {
+			return fmt.Errorf("start pool %s at %s: %w; check the folder exists and is writable", p.name(), p.Cluster.Hypervisor.StoragePool, err)
+		}
+		p.logf("pool %s started", p.name())
+	}
+	auto, err := l.StoragePoolGetAutostart(pool)
+	if err == nil && auto == 0 {
+		err = p.mutate(func() error { return l.StoragePoolSetAutostart(pool, 1) })
+	}
+	return wrap("autostart pool "+p.name(), err)
+}
+
+func (p *Provisioner) pool() (libvirt.StoragePool, error) {
+	pool, err := p.Conn.L.StoragePoolLookupByName(p.name())
+	return pool, wrap("look up pool "+p.name(), err)
+}
+
+// upload creates a volume from x and streams size bytes of r into it.
+func (p *Provisioner) upload(pool libvirt.StoragePool, x string, r io.Reader, size uint64) (libvirt.StorageVol, error) {
+	l := p.Conn.L
+	var vol libvirt.StorageVol
+	err := p.mutate(func() (err error) { vol, err = l.StorageVolCreateXML(pool, x, 0); return err })
+	if err != nil {
+		return vol, err
+	}
+	if err := p.mutate(func() error { return l.StorageVolUpload(vol, r, 0, size, 0) }); err != nil {
+		_ = l.StorageVolDelete(vol, 0)
+		return vol, err
+	}
+	return vol, nil
+}
+
+// since is a short duration for log lines.
+func since(t time.Time) string { return time.Since(t).Round(time.Millisecond).String() }

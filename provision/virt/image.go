@@ -1,0 +1,128 @@
+package virt
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/kprov/kprov/provision/plan"
+)
+
+// ImageSource is the base image as kprov reads it.
+type ImageSource interface {
+	// Open returns the image's bytes and size.
+	Open() (io.ReadCloser, uint64, error)
+	// Describe names the image in messages.
+	Describe() string
+}
+
+// FileImage is a base image in a local file.
+type FileImage string
+
+// Open opens the file.
+func (f FileImage) Open() (io.ReadCloser, uint64, error) {
+	fh, err := os.Open(string(f))
+	if err != nil {
+		return nil, 0, fmt.Errorf("image %s: %w", f, err)
+	}
+	st, err := fh.Stat()
+	if err != nil {
+		fh.Close()
+		return nil, 0, err
+	}
+	return fh, uint64(st.Size()), nil
+}
+
+// Describe is the path.
+func (f FileImage) Describe() string { return string(f) }
+
+// ChecksumError is an image whose sha256 is not the expected one.
+type ChecksumError struct {
+	What, Want, Got string
+}
+
+func (e *ChecksumError) Error() string {
+	return fmt.Sprintf("%s: sha256 is %s, expected %s; the file is not the image the spec pins (re-download it, or update sha256 if you changed the image on purpose)", e.What, e.Got, e.Want)
+}
+
+// hashOf streams r through sha256.
+func hashOf(r io.Reader) (string, error) {
+	h := sha256.New()
+	if _, err := io.Copy(h, r); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// sourceSum hashes the image source and checks it against the spec.
+func (p *Provisioner) sourceSum() (string, uint64, error) {
+	r, size, err := p.Image.Open()
+	if err != nil {
+		return "", 0, err
+	}
+	defer r.Close()
+	sum, err := hashOf(r)
+	if err != nil {
+		return "", 0, fmt.Errorf("image %s: %w", p.Image.Describe(), err)
+	}
+	if want := p.Cluster.Image.SHA256; want != "" && want != sum {
+		return "", 0, &ChecksumError{What: "image " + p.Image.Describe(), Want: want, Got: sum}
+	}
+	return sum, size, nil
+}
+
+// EnsureImage imports the base image once. An existing base volume is
+// reused only when its content hashes to the source's sha256; otherwise
+// the error names both sums (a changed or corrupted image is never used
+// silently).
+func (p *Provisioner) EnsureImage(ctx context.Context) error {
+	start := time.Now()
+	sum, size, err := p.sourceSum()
+	if err != nil {
+		return err
+	}
+	pool, err := p.pool()
+	if err != nil {
+		return err
+	}
+	l := p.Conn.L
+	name := plan.BaseVolumeName(p.Cluster)
+	vol, err := l.StorageVolLookupByName(pool, name)
+	if err == nil {
+		pr, pw := io.Pipe()
+		go func() { pw.CloseWithError(l.StorageVolDownload(vol, pw, 0, 0, 0)) }()
+		have, err := hashOf(pr)
+		pr.Close()
+		if err != nil {
+			return wrap("read base volume "+name, err)
+		}
+		if have != sum {
+			return &ChecksumError{What: "base volume " + name + " in pool " + p.name(), Want: sum, Got: have}
+		}
+		return nil
+	}
+	if !notFound(err) {
+		return wrap("look up base volume "+name, err)
+	}
+	x, err := p.baseVolume(size).Marshal()
+	if err != nil {
+		return err
+	}
+	r, _, err := p.Image.Open()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if _, err := p.upload(pool, x, r, size); err != nil {
+		return wrap("import base image "+p.Image.Describe(), err)
+	}
+	if err := p.mutate(func() error { return l.StoragePoolRefresh(pool, 0) }); err != nil {
+		return wrap("refresh pool "+p.name(), err)
+	}
+	p.logf("base image %s imported as %s (%d MiB, sha256 %s) in %s", p.Image.Describe(), name, size>>20, sum[:12], since(start))
+	return nil
+}

@@ -1,0 +1,116 @@
+package virt_test
+
+import (
+	"context"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/kprov/kprov/provision/plan"
+	"github.com/kprov/kprov/provision/virt"
+)
+
+// Against a real libvirtd: up creates what the plan says, a second up
+// makes no change, down leaves nothing of the cluster, and twice is safe.
+func TestUpConvergesAndDownLeavesNothing(t *testing.T) {
+	needLab(t)
+	conn := dial(t)
+	c := testSpec(t, "conv", blankImage(t), "")
+	p, _ := provisioner(t, conn, c)
+	ctx := context.Background()
+	if err := ensureAll(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Mutations() == 0 {
+		t.Fatal("first up made no change")
+	}
+	cp := p.Nodes[0]
+
+	dom := virsh(t, "dumpxml", cp.Domain)
+	for _, want := range []string{
+		"-device", "nvme,drive=", // NVMe boot disk on libvirt 9.0: qemu:commandline
+		"kprov:node", `cluster="conv"`, `node="` + cp.Name + `"`, `role="control-plane"`,
+		"<mac address='" + cp.MAC + "'/>", "bus='scsi'", "<type arch='x86_64' machine=",
+	} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("domain XML lacks %q:\n%s", want, dom)
+		}
+	}
+	if !strings.Contains(dom, "type='qemu'") {
+		t.Errorf("domain is not of type qemu (TCG)")
+	}
+	vol := virsh(t, "vol-dumpxml", "--pool", plan.ResourceName("conv"), plan.OverlayVolumeName(cp))
+	if !strings.Contains(vol, "<backingStore>") || !strings.Contains(vol, plan.BaseVolumeName(c)) {
+		t.Errorf("overlay has no backing chain to the base image:\n%s", vol)
+	}
+	if !strings.Contains(vol, "<format type='qcow2'/>") {
+		t.Errorf("overlay is not qcow2:\n%s", vol)
+	}
+	info := virsh(t, "vol-info", "--pool", plan.ResourceName("conv"), plan.OverlayVolumeName(cp))
+	if !strings.Contains(info, "4.00 GiB") {
+		t.Errorf("overlay is not grown to the pool's disk size:\n%s", info)
+	}
+	net := virsh(t, "net-dumpxml", plan.ResourceName("conv"))
+	for _, n := range p.Nodes {
+		want := "<host mac='" + n.MAC + "' name='" + n.Name + "' ip='" + n.IP.String() + "'/>"
+		if !strings.Contains(net, want) {
+			t.Errorf("network lacks the reservation %s:\n%s", want, net)
+		}
+	}
+	if !strings.Contains(net, "<mtu size='1400'/>") {
+		t.Errorf("network MTU is not the spec's:\n%s", net)
+	}
+	if st := virsh(t, "domstate", cp.Domain); !strings.Contains(st, "running") {
+		t.Errorf("domain state %q", st)
+	}
+
+	again, _ := provisioner(t, conn, c)
+	if err := ensureAll(ctx, again); err != nil {
+		t.Fatal(err)
+	}
+	if n := again.Mutations(); n != 0 {
+		t.Errorf("a second up on a converged cluster made %d changes, want 0", n)
+	}
+
+	td := &virt.Teardown{Conn: conn, Cluster: "conv", LocalLogs: true}
+	if err := td.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"list", "--all", "--name"}, {"net-list", "--all", "--name"}, {"pool-list", "--all", "--name"}} {
+		if out := virsh(t, args...); strings.Contains(out, "kprov-conv") {
+			t.Errorf("virsh %s still shows the cluster:\n%s", args[0], out)
+		}
+	}
+	if out, _ := exec.Command("ls", c.Hypervisor.StoragePool).CombinedOutput(); !strings.Contains(string(out), "No such file") {
+		t.Errorf("pool folder %s is left: %s", c.Hypervisor.StoragePool, out)
+	}
+	td2 := &virt.Teardown{Conn: conn, Cluster: "conv"}
+	if err := td2.Run(ctx); err != nil || td2.Mutations() != 0 {
+		t.Errorf("second down: %v, %d changes; want none", err, td2.Mutations())
+	}
+}
+
+// down touches only what kprov tagged for the cluster.
+func TestDownKeepsOthers(t *testing.T) {
+	needLab(t)
+	conn := dial(t)
+	img := blankImage(t)
+	a, _ := provisioner(t, conn, testSpec(t, "keep-a", img, ""))
+	ctx := context.Background()
+	if err := ensureAll(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	// A domain named like kprov's but not tagged by it.
+	stranger := `<domain type='qemu'><name>kprov-keep-b-cp-1</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os></domain>`
+	if _, err := conn.L.DomainDefineXML(stranger); err != nil {
+		t.Fatal(err)
+	}
+	defer virsh(t, "undefine", "kprov-keep-b-cp-1")
+	if err := (&virt.Teardown{Conn: conn, Cluster: "keep-b"}).Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	out := virsh(t, "list", "--all", "--name")
+	if !strings.Contains(out, "kprov-keep-b-cp-1") || !strings.Contains(out, "kprov-keep-a-cp-1") {
+		t.Errorf("down of another cluster removed domains it did not own:\n%s", out)
+	}
+}

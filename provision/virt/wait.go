@@ -1,0 +1,157 @@
+package virt
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/kprov/kprov/provision/plan"
+	"github.com/kprov/kprov/provision/state"
+)
+
+// Waiter waits until nodes answer SSH with the host keys kprov gave them.
+type Waiter struct {
+	Secrets *state.Secrets
+	User    string
+	Host    plan.Host
+	// Timeout bounds the wait for each node.
+	Timeout time.Duration
+	// ConsoleTail reads the end of a node's serial console log for error
+	// messages; nil when the log is not reachable (remote hypervisor).
+	ConsoleTail func(n plan.Node) string
+	// Dial opens TCP connections (default net.Dialer).
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	Log  func(format string, args ...any)
+}
+
+// HostKeyError is a node that answered with a key kprov did not give it.
+type HostKeyError struct {
+	Node, Want, Got string
+}
+
+func (e *HostKeyError) Error() string {
+	return fmt.Sprintf("node %s answered with host key %s, but kprov gave it %s: refusing to connect (if the node was rebuilt outside kprov, remove it and run `kprov up` again)", e.Node, e.Got, e.Want)
+}
+
+// BootTimeoutError is a node that never answered SSH.
+type BootTimeoutError struct {
+	Node    string
+	Address string
+	After   time.Duration
+	Last    error
+	Console string
+}
+
+func (e *BootTimeoutError) Error() string {
+	msg := fmt.Sprintf("node %s did not answer SSH on %s within %s (last error: %v)", e.Node, e.Address, e.After, e.Last)
+	if e.Console != "" {
+		msg += "; end of its serial console:\n" + e.Console
+	}
+	return msg + "\nRaise hypervisor.boot_timeout if the host is slow, or check the image boots."
+}
+
+// Wait waits for every node concurrently.
+func (w *Waiter) Wait(ctx context.Context, nodes []plan.Node) error {
+	return eachNode(ctx, nodes, len(nodes), w.waitOne)
+}
+
+func (w *Waiter) waitOne(ctx context.Context, n plan.Node) error {
+	hk, ok := w.Secrets.HostKeys[n.Name]
+	if !ok {
+		return fmt.Errorf("no host key in the state folder")
+	}
+	want, _, _, _, err := ssh.ParseAuthorizedKey([]byte(hk.Public))
+	if err != nil {
+		return fmt.Errorf("host key in the state folder: %w", err)
+	}
+	signer, err := ssh.ParsePrivateKey(w.Secrets.SSHPrivateKey)
+	if err != nil {
+		return fmt.Errorf("client key: %w", err)
+	}
+	addr := net.JoinHostPort(n.IP.String(), "22")
+	cfg := &ssh.ClientConfig{
+		User: w.User,
+		Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
+		HostKeyCallback: func(_ string, _ net.Addr, got ssh.PublicKey) error {
+			if !bytes.Equal(got.Marshal(), want.Marshal()) {
+				return &HostKeyError{Node: n.Name, Want: ssh.FingerprintSHA256(want), Got: ssh.FingerprintSHA256(got)}
+			}
+			return nil
+		},
+		Timeout: 10 * time.Second,
+	}
+	dial := w.Dial
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: 5 * time.Second}).DialContext
+	}
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, w.Timeout)
+	defer cancel()
+	var last error
+	for attempt := 0; ; attempt++ {
+		last = w.try(ctx, dial, addr, cfg)
+		var hke *HostKeyError
+		switch {
+		case last == nil:
+			if w.Log != nil {
+				w.Log("%s: SSH answered on %s with its pinned host key after %s", n.Name, addr, time.Since(start).Round(time.Second))
+			}
+			return nil
+		case errors.As(last, &hke):
+			return hke
+		}
+		select {
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.Canceled) {
+				return ctx.Err()
+			}
+			e := &BootTimeoutError{Node: n.Name, Address: addr, After: w.Timeout, Last: last}
+			if w.ConsoleTail != nil {
+				e.Console = w.ConsoleTail(n)
+			}
+			return e
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+// try opens one SSH session and runs `true`.
+func (w *Waiter) try(ctx context.Context, dial func(context.Context, string, string) (net.Conn, error), addr string, cfg *ssh.ClientConfig) error {
+	conn, err := dial(ctx, "tcp", addr)
+	if err != nil {
+		return err
+	}
+	sc, chans, reqs, err := ssh.NewClientConn(conn, addr, cfg)
+	if err != nil {
+		conn.Close()
+		return err
+	}
+	client := ssh.NewClient(sc, chans, reqs)
+	defer client.Close()
+	s, err := client.NewSession()
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return s.Run("true")
+}
+
+// FileTail returns the last lines of a local file, for console logs.
+func FileTail(path string, lines int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	all := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(all) > lines {
+		all = all[len(all)-lines:]
+	}
+	return strings.Join(all, "\n")
+}

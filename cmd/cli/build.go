@@ -14,17 +14,26 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// stateFlags are the flags of commands that use a cluster's state folder.
+type stateFlags struct {
+	specFlags
+	stateDir string
+}
+
+func (f *stateFlags) register(cmd *cobra.Command) {
+	f.specFlags.register(cmd)
+	cmd.Flags().StringVar(&f.stateDir, "state-dir", "", "cluster state folder (keys, join credentials); default $KPROV_STATE_DIR/<cluster> or ~/.local/state/kprov/<cluster>")
+}
+
 // buildFlags are the flags of commands that plan artifacts without a live
 // libvirt connection: they describe the host to plan for.
 type buildFlags struct {
-	specFlags
-	stateDir       string
+	stateFlags
 	libvirtVersion string
 }
 
 func (f *buildFlags) register(cmd *cobra.Command) {
-	f.specFlags.register(cmd)
-	cmd.Flags().StringVar(&f.stateDir, "state-dir", "", "cluster state folder (keys, join credentials); default $KPROV_STATE_DIR/<cluster> or ~/.local/state/kprov/<cluster>")
+	f.stateFlags.register(cmd)
 	cmd.Flags().StringVar(&f.libvirtVersion, "libvirt-version", "9.0.0", "libvirt version of the host to plan for (decides native NVMe or qemu:commandline)")
 }
 
@@ -50,22 +59,27 @@ func (f *buildFlags) host(c *spec.Cluster) (plan.Host, error) {
 	return plan.Host{LibvirtVersion: plan.LibvirtVersion(n[0], n[1], n[2]), DomainType: domainType}, nil
 }
 
-// build loads the spec and renders everything. With persist it creates
-// the state folder's missing secrets; without, a missing state folder is
-// stood in for by throwaway secrets, so a plan leaves nothing behind.
-func (f *buildFlags) build(env Env, path string, persist bool) (*spec.Spec, *artifacts.Set, error) {
+// cluster is a loaded spec with its planned nodes and its secrets.
+type cluster struct {
+	spec    *spec.Spec
+	nodes   []plan.Node
+	secrets *state.Secrets
+	cleanup func()
+}
+
+// prepare loads the spec, plans its nodes and loads its secrets. With
+// persist it creates the state folder's missing secrets; without, a missing
+// state folder is stood in for by throwaway secrets, so a plan leaves
+// nothing behind. Call cleanup when done.
+func (f *stateFlags) prepare(env Env, path string, persist bool) (*cluster, error) {
 	s, err := f.load(env, path)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	c := s.Cluster
-	h, err := f.host(c)
-	if err != nil {
-		return nil, nil, err
-	}
 	nodes, err := artifacts.Nodes(c)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	dir := f.stateDir
 	if dir == "" {
@@ -75,30 +89,47 @@ func (f *buildFlags) build(env Env, path string, persist bool) (*spec.Spec, *art
 	for i, n := range nodes {
 		names[i] = n.Name
 	}
+	cl := &cluster{spec: s, nodes: nodes, cleanup: func() {}}
 	if _, err := os.Stat(dir); err != nil && !persist {
 		tmp, err := os.MkdirTemp("", "kprov-plan-")
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		defer os.RemoveAll(tmp)
+		cl.cleanup = func() { os.RemoveAll(tmp) }
 		dir = filepath.Join(tmp, c.Name)
 	}
-	secrets, err := state.Ensure(dir, c.Name, names)
-	if err != nil {
-		return nil, nil, fmt.Errorf("state folder: %w", err)
+	if cl.secrets, err = state.Ensure(dir, c.Name, names); err != nil {
+		cl.cleanup()
+		return nil, fmt.Errorf("state folder: %w", err)
 	}
 	if key := c.SSH.PrivateKey; key != "" {
 		// Relative paths in a spec start at the spec's folder.
 		if !filepath.IsAbs(key) && !strings.HasPrefix(key, "~/") {
 			key = filepath.Join(filepath.Dir(path), key)
 		}
-		if err := secrets.UseKey(key); err != nil {
-			return nil, nil, err
+		if err := cl.secrets.UseKey(key); err != nil {
+			cl.cleanup()
+			return nil, err
 		}
 	}
-	set, err := artifacts.Build(c, nodes, h, secrets)
+	return cl, nil
+}
+
+// build prepares the cluster and renders every artifact for the host the
+// flags describe.
+func (f *buildFlags) build(env Env, path string, persist bool) (*spec.Spec, *artifacts.Set, error) {
+	cl, err := f.prepare(env, path, persist)
 	if err != nil {
 		return nil, nil, err
 	}
-	return s, set, nil
+	defer cl.cleanup()
+	h, err := f.host(cl.spec.Cluster)
+	if err != nil {
+		return nil, nil, err
+	}
+	set, err := artifacts.Build(cl.spec.Cluster, cl.nodes, h, cl.secrets)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cl.spec, set, nil
 }

@@ -109,6 +109,9 @@ func newRoot(env Env) *cobra.Command {
 		newValidate(env),
 		newRender(env),
 		newPlan(env),
+		newUp(env),
+		newStatus(env),
+		newDown(env),
 		newVersion(env),
 	)
 	return root

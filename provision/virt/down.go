@@ -86,7 +86,9 @@ func (t *Teardown) pool(name, prefix string) error {
 	}
 	if active == 0 {
 		if err := t.mutate(func() error { return l.StoragePoolCreate(pool, 0) }); err != nil {
-			return wrap("start pool "+name+" to empty it", err)
+			// Its folder is gone or unusable: nothing of ours can be in it.
+			t.logf("pool %s cannot start (%v); undefining it", name, err)
+			return wrap("undefine pool "+name, t.mutate(func() error { return l.StoragePoolUndefine(pool) }))
 		}
 	}
 	if err := l.StoragePoolRefresh(pool, 0); err != nil {

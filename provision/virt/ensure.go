@@ -178,6 +178,8 @@ func (p *Provisioner) EnsurePool(ctx context.Context) error {
 			return wrap("define pool "+p.name(), err)
 		}
 		if err := p.mutate(func() error { return l.StoragePoolBuild(pool, libvirt.StoragePoolBuildNew) }); err != nil {
+			// Leave nothing half-made: a pool that cannot be built is undefined.
+			_ = p.mutate(func() error { return l.StoragePoolUndefine(pool) })
 			return fmt.Errorf("build pool %s at %s: %w; check the folder is writable on the hypervisor host", p.name(), p.Cluster.Hypervisor.StoragePool, err)
 		}
 		p.logf("pool %s defined at %s", p.name(), p.Cluster.Hypervisor.StoragePool)

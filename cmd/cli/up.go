@@ -1,0 +1,122 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kprov/kprov/provision/artifacts"
+	"github.com/kprov/kprov/provision/cloudinit"
+	"github.com/kprov/kprov/provision/plan"
+	"github.com/kprov/kprov/provision/seed"
+	"github.com/kprov/kprov/provision/virt"
+)
+
+func newUp(env Env) *cobra.Command {
+	var f stateFlags
+	var replace bool
+	var parallel int
+	cmd := &cobra.Command{
+		Use:   "up FILE",
+		Short: "Create the cluster's nodes and wait until each answers SSH",
+		Long: "up makes every planned node exist on the spec's libvirt host (network, pool, base\n" +
+			"image, NVMe-backed qcow2 overlays, cloud-init seeds, domains) and waits until each\n" +
+			"answers SSH with the host key kprov gave it. Every step looks before it acts: on a\n" +
+			"converged cluster up changes nothing. A node whose definition drifted from the spec\n" +
+			"is reported, and recreated only with --replace.",
+		Args: exactArgs(1, "one spec file"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, err := f.prepare(env, args[0], true)
+			if err != nil {
+				return err
+			}
+			defer cl.cleanup()
+			return up(cmd.Context(), env, cl, replace, parallel)
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().BoolVar(&replace, "replace", false, "recreate nodes whose definition drifted from the spec")
+	cmd.Flags().IntVar(&parallel, "parallel", 4, "how many nodes to work on at once")
+	return cmd
+}
+
+func up(ctx context.Context, env Env, cl *cluster, replace bool, parallel int) error {
+	c := cl.spec.Cluster
+	conn, err := connect(ctx, env, c.Hypervisor.URI)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	host, why, err := conn.Host(c.Hypervisor.Accelerator)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stderr, "%s: libvirt %d.%d.%d, domains of type %s\n", conn.URI,
+		host.LibvirtVersion/1_000_000, host.LibvirtVersion/1000%1000, host.LibvirtVersion%1000, why)
+	img, err := imageSource(c.Image.Source)
+	if err != nil {
+		return err
+	}
+	p := &virt.Provisioner{
+		Conn: conn, Cluster: c, Nodes: cl.nodes, Host: host, Image: img,
+		Hashes: map[string]string{}, Seeds: map[string][]byte{},
+		Replace: replace, Parallel: parallel,
+		Log: func(format string, args ...any) { fmt.Fprintf(env.Stderr, "  "+format+"\n", args...) },
+	}
+	for _, n := range cl.nodes {
+		p.Hashes[n.Name] = artifacts.NodeHash(c, n)
+		files, err := cloudinit.Files(c, n, cl.secrets)
+		if err != nil {
+			return fmt.Errorf("node %s: cloud-init: %w", n.Name, err)
+		}
+		if p.Seeds[n.Name], err = seed.ISO(files); err != nil {
+			return fmt.Errorf("node %s: seed ISO: %w", n.Name, err)
+		}
+	}
+	w := &virt.Waiter{Secrets: cl.secrets, User: c.SSH.User, Host: host, Timeout: c.BootTimeout(), Log: p.Log}
+	if local(conn.URI) {
+		w.ConsoleTail = func(n plan.Node) string { return virt.FileTail(plan.ConsoleLog(host, n), 25) }
+	}
+	drift := func(ctx context.Context) error { _, err := p.CheckDrift(ctx); return err }
+	// Everything `up` does, in order.
+	phases := []phase{
+		{"provision/network", p.EnsureNetwork},
+		{"provision/pool", p.EnsurePool},
+		{"provision/image", p.EnsureImage},
+		{"provision/drift", drift},
+		{"provision/disks", p.EnsureDisks},
+		{"provision/seeds", p.EnsureSeeds},
+		{"provision/domains", p.EnsureDomains},
+		{"provision/start", p.Start},
+		{"provision/ssh", func(ctx context.Context) error { return w.Wait(ctx, cl.nodes) }},
+	}
+	if err := runPhases(ctx, env.Stderr, phases); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stderr, "%d nodes up, %d changes made\n", len(cl.nodes), p.Mutations())
+	return nil
+}
+
+// connect dials the spec's hypervisor (LIBVIRT_DEFAULT_URI overrides the
+// default qemu:///system, as with virsh).
+func connect(ctx context.Context, env Env, specURI string) (*virt.Conn, error) {
+	uri := virt.ResolveURI(specURI, env.Lookup("LIBVIRT_DEFAULT_URI"))
+	return virt.Dial(ctx, uri, virt.DialOptions{})
+}
+
+// local reports whether a libvirt URI names this machine.
+func local(uri string) bool {
+	u, err := url.Parse(uri)
+	return err == nil && !strings.Contains(u.Scheme, "+") && u.Host == ""
+}
+
+// imageSource is the spec's base image: a local file, or a URL (not yet).
+func imageSource(src string) (virt.ImageSource, error) {
+	if u, err := url.Parse(src); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
+		return nil, fmt.Errorf("image %s: downloading images is not built yet; download it yourself, check its sha256, and set image.source to the local path", src)
+	}
+	return virt.FileImage(src), nil
+}

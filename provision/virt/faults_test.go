@@ -1,0 +1,239 @@
+package virt_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/kprov/kprov/provision/judge"
+	"github.com/kprov/kprov/provision/plan"
+	"github.com/kprov/kprov/provision/state"
+	"github.com/kprov/kprov/provision/virt"
+)
+
+func TestUnreachableLibvirt(t *testing.T) {
+	_, err := virt.Dial(context.Background(), "qemu:///system?socket=/nonexistent/libvirt-sock", virt.DialOptions{})
+	var ue *virt.UnreachableError
+	if !errors.As(err, &ue) {
+		t.Fatalf("want UnreachableError, got %v", err)
+	}
+	want := "cannot reach libvirt at qemu:///system?socket=/nonexistent/libvirt-sock: dial unix /nonexistent/libvirt-sock: connect: no such file or directory; is libvirtd running?"
+	if !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("message:\n %s\nwant prefix:\n %s", err, want)
+	}
+}
+
+func TestPoolPathNotWritable(t *testing.T) {
+	needLab(t)
+	conn := dial(t)
+	c := testSpec(t, "ro", blankImage(t), "")
+	c.Hypervisor.StoragePool = "/proc/kprov-ro"
+	p, _ := provisioner(t, conn, c)
+	err := p.EnsurePool(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "build pool kprov-ro at /proc/kprov-ro:") ||
+		!strings.HasSuffix(err.Error(), "check the folder is writable on the hypervisor host") {
+		t.Errorf("got %v", err)
+	}
+	if out := virsh(t, "pool-list", "--all", "--name"); strings.Contains(out, "kprov-ro") {
+		t.Errorf("a pool that could not be built is left defined:\n%s", out)
+	}
+}
+
+func TestImageChecksumMismatch(t *testing.T) {
+	needLab(t)
+	conn := dial(t)
+	img := blankImage(t)
+	c := testSpec(t, "sum", img, "")
+	c.Image.SHA256 = strings.Repeat("0", 64)
+	p, _ := provisioner(t, conn, c)
+	ctx := context.Background()
+	for _, step := range []func(context.Context) error{p.EnsureNetwork, p.EnsurePool} {
+		if err := step(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := p.EnsureImage(ctx)
+	var ce *virt.ChecksumError
+	if !errors.As(err, &ce) || ce.Want != c.Image.SHA256 || len(ce.Got) != 64 {
+		t.Fatalf("want a checksum error naming both sums, got %v", err)
+	}
+	if !strings.Contains(err.Error(), "image "+img+": sha256 is "+ce.Got+", expected "+ce.Want) {
+		t.Errorf("message: %v", err)
+	}
+	if out := virsh(t, "vol-list", "--pool", "kprov-sum"); strings.Contains(out, "base") {
+		t.Errorf("a refused image was imported:\n%s", out)
+	}
+}
+
+// A base volume changed after import is found on the next up.
+func TestBaseImageCorruptedAfterImport(t *testing.T) {
+	needLab(t)
+	conn := dial(t)
+	c := testSpec(t, "rot", blankImage(t), "")
+	p, _ := provisioner(t, conn, c)
+	ctx := context.Background()
+	for _, step := range []func(context.Context) error{p.EnsureNetwork, p.EnsurePool, p.EnsureImage} {
+		if err := step(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	vol := plan.VolumePath(c, plan.BaseVolumeName(c))
+	f, err := os.OpenFile(vol, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("bit rot")
+	f.Close()
+	err = p.EnsureImage(ctx)
+	if err == nil || !strings.Contains(err.Error(), "base volume kprov-rot-base.qcow2 in pool kprov-rot: sha256 is ") {
+		t.Errorf("got %v", err)
+	}
+}
+
+// A node that never boots fails after boot_timeout, naming the node.
+func TestNodeNeverBoots(t *testing.T) {
+	needLab(t)
+	conn := dial(t)
+	c := testSpec(t, "dead", blankImage(t), "")
+	p, secrets := provisioner(t, conn, c)
+	ctx := context.Background()
+	if err := ensureAll(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	w := &virt.Waiter{Secrets: secrets, User: "kprov", Host: p.Host, Timeout: 8 * time.Second,
+		ConsoleTail: func(n plan.Node) string { return "console of " + n.Name }}
+	start := time.Now()
+	err := w.Wait(ctx, p.Nodes[:1])
+	var be *virt.BootTimeoutError
+	if !errors.As(err, &be) {
+		t.Fatalf("want BootTimeoutError, got %v", err)
+	}
+	if time.Since(start) > time.Minute {
+		t.Errorf("gave up after %s", time.Since(start))
+	}
+	want := fmt.Sprintf("node cp-1: node cp-1 did not answer SSH on %s:22 within 8s", p.Nodes[0].IP)
+	if !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), "end of its serial console:\nconsole of cp-1") {
+		t.Errorf("message:\n%v\nwant prefix %q and the console tail", err, want)
+	}
+}
+
+// An SSH server answering with a key kprov did not give the node is
+// refused at once, naming both fingerprints.
+func TestHostKeyMismatch(t *testing.T) {
+	needLab(t)
+	sshd := judge.Need(t, "sshd", "openssh-server")
+	addr := netip.MustParseAddr("10.89.0.7")
+	ip := func(args ...string) {
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %v: %v\n%s", args, err, out)
+		}
+	}
+	// The node's address on the namespace's own loopback: sshd listens there.
+	ip("addr", "add", addr.String()+"/32", "dev", "lo")
+	t.Cleanup(func() { exec.Command("ip", "addr", "del", addr.String()+"/32", "dev", "lo").Run() })
+
+	dir := t.TempDir()
+	hostKey := filepath.Join(dir, "host_key")
+	writeKey(t, hostKey)
+	cfg := filepath.Join(dir, "sshd_config")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("ListenAddress %s:22\nHostKey %s\nPidFile %s/pid\nUsePAM no\n", addr, hostKey, dir)), 0o600)
+	// sshd insists on its privilege separation folder.
+	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var logs strings.Builder
+	cmd := exec.Command(sshd, "-D", "-e", "-f", cfg)
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("sshd said:\n%s", logs.String())
+		}
+	})
+
+	pinned := filepath.Join(dir, "pinned")
+	pub := writeKey(t, pinned)
+	client, err := state.Ensure(filepath.Join(dir, "state"), "hk", []string{"cp-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client.HostKeys["cp-1"] = state.HostKey{Public: pub}
+	w := &virt.Waiter{Secrets: client, User: "kprov", Timeout: 30 * time.Second}
+	err = w.Wait(context.Background(), []plan.Node{{Name: "cp-1", IP: addr}})
+	var hk *virt.HostKeyError
+	if !errors.As(err, &hk) {
+		t.Fatalf("want HostKeyError, got %v", err)
+	}
+	if !strings.HasPrefix(hk.Got, "SHA256:") || !strings.HasPrefix(hk.Want, "SHA256:") || hk.Got == hk.Want {
+		t.Errorf("fingerprints: %+v", hk)
+	}
+	if !strings.Contains(err.Error(), "answered with host key "+hk.Got+", but kprov gave it "+hk.Want+": refusing to connect") {
+		t.Errorf("message: %v", err)
+	}
+}
+
+// writeKey writes an ed25519 private key in OpenSSH form and returns its
+// public half in authorized_keys form.
+func writeKey(t *testing.T, path string) string {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey())))
+}
+
+// A node whose definition drifted is reported, and replaced only on request.
+func TestDrift(t *testing.T) {
+	needLab(t)
+	conn := dial(t)
+	c := testSpec(t, "drift", blankImage(t), "")
+	p, _ := provisioner(t, conn, c)
+	ctx := context.Background()
+	if err := ensureAll(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	p.Hashes["worker-1"] = "changed"
+	drifts, err := p.CheckDrift(ctx)
+	if err != nil || len(drifts) != 1 || drifts[0].Node != "worker-1" {
+		t.Fatalf("drift: %v, %v", drifts, err)
+	}
+	before := p.Mutations()
+	if _, err := p.CheckDrift(ctx); err != nil || p.Mutations() != before {
+		t.Fatalf("reporting drift changed something: %v", err)
+	}
+	p.Replace = true
+	if err := ensureAll(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(virsh(t, "dumpxml", "kprov-drift-worker-1"), `spec-hash="changed"`) {
+		t.Error("drifted node was not recreated from the new definition")
+	}
+}

@@ -79,7 +79,7 @@ func needLab(t *testing.T) {
 	}
 }
 
-func dial(t *testing.T) *virt.Conn {
+func dial(t testing.TB) *virt.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -92,7 +92,7 @@ func dial(t *testing.T) *virt.Conn {
 }
 
 // virsh runs virsh against the lab's libvirtd.
-func virsh(t *testing.T, args ...string) string {
+func virsh(t testing.TB, args ...string) string {
 	t.Helper()
 	out, err := exec.Command("virsh", append([]string{"-c", "qemu:///system"}, args...)...).CombinedOutput()
 	if err != nil {
@@ -103,7 +103,7 @@ func virsh(t *testing.T, args ...string) string {
 
 // testSpec is a small cluster on an isolated network, its pool in a
 // folder QEMU can reach (commandline NVMe disks are not relabelled).
-func testSpec(t *testing.T, name, image, extra string) *spec.Cluster {
+func testSpec(t testing.TB, name, image, extra string) *spec.Cluster {
 	t.Helper()
 	pool := filepath.Join("/var/lib/kprov-test", name)
 	t.Cleanup(func() { os.RemoveAll(pool) })
@@ -146,7 +146,7 @@ cluster %q {
 
 // blankImage is a small empty qcow2: enough to define and start domains
 // that never boot.
-func blankImage(t *testing.T) string {
+func blankImage(t testing.TB) string {
 	t.Helper()
 	judge.Need(t, "qemu-img", "qemu-utils")
 	path := filepath.Join(t.TempDir(), "blank.qcow2")
@@ -157,7 +157,7 @@ func blankImage(t *testing.T) string {
 }
 
 // provisioner plans c for the lab host, with fresh secrets and seeds.
-func provisioner(t *testing.T, conn *virt.Conn, c *spec.Cluster) (*virt.Provisioner, *state.Secrets) {
+func provisioner(t testing.TB, conn *virt.Conn, c *spec.Cluster) (*virt.Provisioner, *state.Secrets) {
 	t.Helper()
 	nodes, err := artifacts.Nodes(c)
 	if err != nil {

@@ -9,6 +9,7 @@ ORACLES := v1.21.14 v1.30.14 v1.37.2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all build demo test test-short bench update lint deps oracles clean
+.PHONY: lab lab-deps lab-image lab-daemons lab-status lab-down
 
 all: build
 
@@ -54,3 +55,40 @@ lint:
 
 clean:
 	rm -rf bin out
+
+# The local lab (examples/lab.hcl) in real VMs under software emulation. The
+# libvirt daemons, the lab's network and the VMs live in a network namespace
+# (provision/lab/lab.sh); `lab.sh exec CMD` runs CMD in it (virsh, kprov, ssh).
+LAB := provision/lab/lab.sh
+LAB_SPEC := examples/lab.hcl
+
+# Debian packages the lab needs, installed once.
+LAB_TOOLS := libvirtd virtlogd virsh qemu-system-x86_64 qemu-img dnsmasq iptables debootstrap extlinux sfdisk ssh
+lab-deps:
+	@for t in $(LAB_TOOLS); do PATH="$$PATH:/usr/sbin:/sbin" command -v $$t >/dev/null || exit 1; done || { \
+	$(SUDO) apt-get update -qq && \
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils \
+		dnsmasq-base iproute2 iptables debootstrap extlinux syslinux-common e2fsprogs fdisk \
+		openssh-client >/dev/null; }
+
+# The node image examples/lab.hcl names, cached by the hash of its recipe.
+lab-image: lab-deps
+	$(SUDO) provision/lab/image.sh
+
+lab-daemons: lab-deps
+	$(SUDO) $(LAB) up
+
+lab-status:
+	$(SUDO) $(LAB) status
+
+lab: build lab-image lab-daemons
+	$(SUDO) $(LAB) exec $(BIN) up $(LAB_SPEC)
+	$(SUDO) $(LAB) exec $(BIN) status $(LAB_SPEC)
+
+# kprov down runs only while the daemons are up; then the daemons go.
+lab-down: build
+	@if $(SUDO) $(LAB) status >/dev/null 2>&1; then \
+		$(SUDO) $(LAB) exec $(BIN) down $(LAB_SPEC); \
+	else echo "lab daemons are down: nothing for kprov down to remove"; fi
+	$(SUDO) $(LAB) down

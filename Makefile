@@ -23,12 +23,15 @@ demo: build
 	$(BIN) plan examples/cluster.hcl
 	$(BIN) render examples/cluster.hcl --out out/demo
 
-# Debian packages the tests use as judges: virt-xml-validate (libvirt's
-# schemas), cloud-init's own schema check, openssl.
+# Debian packages the tests use: the judges (virt-xml-validate, cloud-init's
+# schema check, isoinfo/xorriso, openssl), a real libvirtd with QEMU, sshd
+# for SSH tests, and what the lab image build needs.
 deps:
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		libvirt-clients libxml2-utils cloud-init openssl openssh-client util-linux diffutils >/dev/null
+		libvirt-clients libxml2-utils cloud-init openssl openssh-client openssh-server util-linux diffutils \
+		genisoimage xorriso libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils \
+		dnsmasq-base iproute2 iptables debootstrap extlinux syslinux-common e2fsprogs fdisk >/dev/null
 
 # Real kubeadm binaries built from the Go module proxy, cached in ~/.cache/kprov.
 oracles:

@@ -61,6 +61,7 @@ func (f *buildFlags) host(c *spec.Cluster) (plan.Host, error) {
 
 // cluster is a loaded spec with its planned nodes and its secrets.
 type cluster struct {
+	dir     string // the state folder
 	spec    *spec.Spec
 	nodes   []plan.Node
 	secrets *state.Secrets
@@ -98,6 +99,7 @@ func (f *stateFlags) prepare(env Env, path string, persist bool) (*cluster, erro
 		cl.cleanup = func() { os.RemoveAll(tmp) }
 		dir = filepath.Join(tmp, c.Name)
 	}
+	cl.dir = dir
 	if cl.secrets, err = state.Ensure(dir, c.Name, names); err != nil {
 		cl.cleanup()
 		return nil, fmt.Errorf("state folder: %w", err)

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"net/url"
 	"strings"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/kprov/kprov/provision/cloudinit"
 	"github.com/kprov/kprov/provision/plan"
 	"github.com/kprov/kprov/provision/seed"
+	"github.com/kprov/kprov/provision/state"
 	"github.com/kprov/kprov/provision/virt"
 )
 
@@ -96,7 +98,13 @@ func up(ctx context.Context, env Env, cl *cluster, replace bool, parallel int) e
 	if err := runPhases(ctx, env.Stderr, phases); err != nil {
 		return err
 	}
+	kh, err := state.WriteKnownHosts(cl.dir, cl.nodes, cl.secrets)
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(env.Stderr, "%d nodes up, %d changes made\n", len(cl.nodes), p.Mutations())
+	fmt.Fprintf(env.Stderr, "ssh in: ssh -i %s -o UserKnownHostsFile=%s %s@<address from kprov status>\n",
+		filepath.Join(cl.dir, state.SSHKeyFile), kh, c.SSH.User)
 	return nil
 }
 

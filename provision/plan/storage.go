@@ -42,6 +42,9 @@ func BaseVolume(c *spec.Cluster, imageBytes uint64) *libvirtxml.StorageVolume {
 		Capacity: &libvirtxml.StorageVolumeSize{Unit: "bytes", Value: imageBytes},
 		Target: &libvirtxml.StorageVolumeTarget{
 			Format: &libvirtxml.StorageVolumeTargetFormat{Type: c.Image.Format},
+			// Public data that QEMU must read as a backing file even when
+			// libvirt does not relabel the disk (qemu:commandline NVMe).
+			Permissions: &libvirtxml.StorageVolumeTargetPermissions{Mode: "0644"},
 		},
 	}
 }
@@ -56,6 +59,7 @@ func OverlayVolume(c *spec.Cluster, n Node) *libvirtxml.StorageVolume {
 		Capacity: &libvirtxml.StorageVolumeSize{Unit: "GiB", Value: uint64(n.DiskGiB)},
 		Target: &libvirtxml.StorageVolumeTarget{
 			Format: &libvirtxml.StorageVolumeTargetFormat{Type: "qcow2"},
+			Compat: "1.1",
 		},
 		BackingStore: &libvirtxml.StorageVolumeBackingStore{
 			Path:   VolumePath(c, BaseVolumeName(c)),

@@ -4,12 +4,17 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/kprov/kprov/provision/plan"
 )
 
 func writeKey(t *testing.T, dir string, passphrase []byte) (string, ssh.PublicKey) {
@@ -73,5 +78,34 @@ func TestUseKeyMissing(t *testing.T) {
 	err := s.UseKey(filepath.Join(t.TempDir(), "nope"))
 	if err == nil || !strings.Contains(err.Error(), "remove it to let kprov generate one") {
 		t.Errorf("want a missing-key error, got %v", err)
+	}
+}
+
+func TestWriteKnownHosts(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "kh")
+	s, err := Ensure(dir, "kh", []string{"cp-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes := []plan.Node{{Name: "cp-1", IP: netip.MustParseAddr("10.9.0.11")}}
+	path, err := WriteKnownHosts(dir, nodes, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check, err := knownhosts.New(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _, _, _, _ := ssh.ParseAuthorizedKey([]byte(s.HostKeys["cp-1"].Public))
+	addr := &net.TCPAddr{IP: net.ParseIP("10.9.0.11"), Port: 22}
+	if err := check("10.9.0.11:22", addr, pub); err != nil {
+		t.Errorf("pinned key refused: %v", err)
+	}
+	_, otherPub := writeKey(t, t.TempDir(), nil)
+	if err := check("10.9.0.11:22", addr, otherPub); err == nil {
+		t.Error("another key was accepted")
+	}
+	if _, err := WriteKnownHosts(dir, append(nodes, plan.Node{Name: "gone"}), s); err == nil {
+		t.Error("a node without a host key was accepted")
 	}
 }

@@ -49,14 +49,6 @@ func (p *Provisioner) needsOwner() bool {
 	return false
 }
 
-func (p *Provisioner) baseVolume(size uint64) *libvirtxml.StorageVolume {
-	v := plan.BaseVolume(p.Cluster, size)
-	// The base image is public; QEMU must read it as a backing file even
-	// when libvirt does not relabel the disk.
-	v.Target.Permissions = &libvirtxml.StorageVolumeTargetPermissions{Mode: "0644"}
-	return v
-}
-
 // EnsureDisks creates each node's overlay on the base image.
 func (p *Provisioner) EnsureDisks(ctx context.Context) error {
 	pool, err := p.pool()

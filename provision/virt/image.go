@@ -108,7 +108,7 @@ func (p *Provisioner) EnsureImage(ctx context.Context) error {
 	if !notFound(err) {
 		return wrap("look up base volume "+name, err)
 	}
-	x, err := p.baseVolume(size).Marshal()
+	x, err := plan.BaseVolume(p.Cluster, size).Marshal()
 	if err != nil {
 		return err
 	}

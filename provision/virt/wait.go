@@ -95,10 +95,14 @@ func (w *Waiter) waitOne(ctx context.Context, n plan.Node) error {
 	ctx, cancel := context.WithTimeout(ctx, w.Timeout)
 	defer cancel()
 	var last error
-	for attempt := 0; ; attempt++ {
+	for {
 		last = w.try(ctx, dial, addr, cfg)
 		var hke *HostKeyError
+		var cie *CloudInitError
 		switch {
+		case errors.As(last, &cie):
+			cie.Node = n.Name
+			return cie
 		case last == nil:
 			if w.Log != nil {
 				w.Log("%s: SSH answered on %s with its pinned host key after %s", n.Name, addr, time.Since(start).Round(time.Second))
@@ -122,7 +126,18 @@ func (w *Waiter) waitOne(ctx context.Context, n plan.Node) error {
 	}
 }
 
-// try opens one SSH session and runs `true`.
+// CloudInitError is a node whose cloud-init finished with errors.
+type CloudInitError struct {
+	Node   string
+	Output string
+}
+
+func (e *CloudInitError) Error() string {
+	return fmt.Sprintf("node %s: cloud-init failed:\n%s\nSee /var/log/cloud-init.log on the node (kprov ssh arrives with the SSH issue; until then ssh in with the state folder's key).", e.Node, e.Output)
+}
+
+// try logs in and waits for cloud-init to finish: it restarts sshd on
+// stock images after SSH first answers, so a node is ready only then.
 func (w *Waiter) try(ctx context.Context, dial func(context.Context, string, string) (net.Conn, error), addr string, cfg *ssh.ClientConfig) error {
 	conn, err := dial(ctx, "tcp", addr)
 	if err != nil {
@@ -140,7 +155,12 @@ func (w *Waiter) try(ctx context.Context, dial func(context.Context, string, str
 		return err
 	}
 	defer s.Close()
-	return s.Run("true")
+	out, err := s.CombinedOutput("cloud-init status --wait")
+	var exit *ssh.ExitError
+	if errors.As(err, &exit) && strings.Contains(string(out), "status: error") {
+		return &CloudInitError{Output: strings.TrimSpace(string(out))}
+	}
+	return err
 }
 
 // FileTail returns the last lines of a local file, for console logs.

@@ -3,8 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"net/url"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"

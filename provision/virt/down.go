@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/digitalocean/go-libvirt"
@@ -59,7 +60,10 @@ func (t *Teardown) Run(ctx context.Context) error {
 		}
 		t.logf("domain %s removed", dom.Name)
 		if t.LocalLogs {
-			_ = os.Remove(plan.ConsoleLog(plan.Host{}, plan.Node{Domain: dom.Name}))
+			console := plan.ConsoleLog(plan.Host{}, plan.Node{Domain: dom.Name})
+			_ = os.Remove(console)
+			// libvirt's own log of the QEMU process sits beside it.
+			_ = os.Remove(filepath.Join(filepath.Dir(console), dom.Name+".log"))
 		}
 	}
 	if err := t.pool(name, prefix); err != nil {

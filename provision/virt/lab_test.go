@@ -182,7 +182,7 @@ func provisioner(t testing.TB, conn *virt.Conn, c *spec.Cluster) (*virt.Provisio
 		p.Seeds[n.Name] = []byte("seed of " + n.Name) // these nodes never boot
 	}
 	t.Cleanup(func() {
-		td := &virt.Teardown{Conn: conn, Cluster: c.Name}
+		td := &virt.Teardown{Conn: conn, Cluster: c.Name, LocalLogs: true}
 		if err := td.Run(context.Background()); err != nil {
 			t.Errorf("cleanup: %v", err)
 		}

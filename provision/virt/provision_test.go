@@ -2,6 +2,7 @@ package virt_test
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -83,6 +84,13 @@ func TestUpConvergesAndDownLeavesNothing(t *testing.T) {
 	}
 	if out, _ := exec.Command("ls", c.Hypervisor.StoragePool).CombinedOutput(); !strings.Contains(string(out), "No such file") {
 		t.Errorf("pool folder %s is left: %s", c.Hypervisor.StoragePool, out)
+	}
+	for _, n := range p.Nodes {
+		for _, f := range []string{plan.ConsoleLog(p.Host, n), "/var/log/libvirt/qemu/" + n.Domain + ".log"} {
+			if _, err := os.Stat(f); err == nil {
+				t.Errorf("log %s is left", f)
+			}
+		}
 	}
 	td2 := &virt.Teardown{Conn: conn, Cluster: "conv"}
 	if err := td2.Run(ctx); err != nil || td2.Mutations() != 0 {

@@ -24,6 +24,10 @@ func runPhases(ctx context.Context, w io.Writer, phases []phase) error {
 		start := time.Now()
 		err := p.run(ctx)
 		d := time.Since(start).Round(time.Millisecond)
+		if err != nil && ctx.Err() != nil {
+			fmt.Fprintf(w, "✗ %s: interrupted (%s)\n", p.name, d)
+			return fmt.Errorf("interrupted during %s; run the command again to finish", p.name)
+		}
 		if err != nil {
 			fmt.Fprintf(w, "✗ %s (%s)\n", p.name, d)
 			return fmt.Errorf("%s: %w", p.name, err)

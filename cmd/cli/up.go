@@ -3,11 +3,15 @@ package cli
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
 
 	"github.com/kprov/kprov/provision/artifacts"
 	"github.com/kprov/kprov/provision/cloudinit"
@@ -112,7 +116,35 @@ func up(ctx context.Context, env Env, cl *cluster, replace bool, parallel int) e
 // default qemu:///system, as with virsh).
 func connect(ctx context.Context, env Env, specURI string) (*virt.Conn, error) {
 	uri := virt.ResolveURI(specURI, env.Lookup("LIBVIRT_DEFAULT_URI"))
-	return virt.Dial(ctx, uri, virt.DialOptions{})
+	opts := virt.DialOptions{}
+	if !local(uri) {
+		opts.Auth = userAuth(env)
+	}
+	return virt.Dial(ctx, uri, opts)
+}
+
+// userAuth is how the user logs in to a remote hypervisor: the SSH agent,
+// then unencrypted default keys in ~/.ssh.
+func userAuth(env Env) []ssh.AuthMethod {
+	var auth []ssh.AuthMethod
+	if sock := env.Lookup("SSH_AUTH_SOCK"); sock != "" {
+		if c, err := net.Dial("unix", sock); err == nil {
+			auth = append(auth, ssh.PublicKeysCallback(agent.NewClient(c).Signers))
+		}
+	}
+	home, _ := os.UserHomeDir()
+	var signers []ssh.Signer
+	for _, name := range []string{"id_ed25519", "id_ecdsa", "id_rsa"} {
+		if b, err := os.ReadFile(filepath.Join(home, ".ssh", name)); err == nil {
+			if s, err := ssh.ParsePrivateKey(b); err == nil {
+				signers = append(signers, s)
+			}
+		}
+	}
+	if len(signers) > 0 {
+		auth = append(auth, ssh.PublicKeys(signers...))
+	}
+	return auth
 }
 
 // local reports whether a libvirt URI names this machine.

@@ -40,8 +40,8 @@ type DialOptions struct {
 	// KnownHosts is the known_hosts file that pins qemu+ssh hosts' keys
 	// (default ~/.ssh/known_hosts). Unknown or changed keys are refused.
 	KnownHosts string
-	// Signer authenticates to a qemu+ssh host.
-	Signer ssh.Signer
+	// Auth logs in to a qemu+ssh host (keys, agent).
+	Auth []ssh.AuthMethod
 	// Timeout bounds the connection attempt.
 	Timeout time.Duration
 }
@@ -98,8 +98,8 @@ func Dial(ctx context.Context, uri string, opts DialOptions) (*Conn, error) {
 // tunnel reaches the remote libvirt socket through an SSH connection whose
 // host key must already be in known_hosts.
 func (c *Conn) tunnel(ctx context.Context, u *url.URL, sock string, opts DialOptions) (net.Conn, error) {
-	if opts.Signer == nil {
-		return nil, fmt.Errorf("libvirt URI %s: no SSH key to log in with", u.Redacted())
+	if len(opts.Auth) == 0 {
+		return nil, fmt.Errorf("libvirt URI %s: no SSH key to log in with; start ssh-agent with your key, or keep it in ~/.ssh/id_ed25519", u.Redacted())
 	}
 	kh := opts.KnownHosts
 	if kh == "" {
@@ -118,7 +118,7 @@ func (c *Conn) tunnel(ctx context.Context, u *url.URL, sock string, opts DialOpt
 	if user == "" {
 		user = "root"
 	}
-	cfg := &ssh.ClientConfig{User: user, Auth: []ssh.AuthMethod{ssh.PublicKeys(opts.Signer)}, HostKeyCallback: check, Timeout: opts.Timeout}
+	cfg := &ssh.ClientConfig{User: user, Auth: opts.Auth, HostKeyCallback: check, Timeout: opts.Timeout}
 	d := net.Dialer{Timeout: opts.Timeout}
 	raw, err := d.DialContext(ctx, "tcp", host)
 	if err != nil {

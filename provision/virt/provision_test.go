@@ -2,6 +2,7 @@ package virt_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -120,5 +121,38 @@ func TestDownKeepsOthers(t *testing.T) {
 	out := virsh(t, "list", "--all", "--name")
 	if !strings.Contains(out, "kprov-keep-b-cp-1") || !strings.Contains(out, "kprov-keep-a-cp-1") {
 		t.Errorf("down of another cluster removed domains it did not own:\n%s", out)
+	}
+}
+
+// down --keep-image keeps the pool and the base image, and the next up
+// reuses them without importing again.
+func TestDownKeepImage(t *testing.T) {
+	needLab(t)
+	conn := dial(t)
+	c := testSpec(t, "keepimg", blankImage(t), "")
+	p, _ := provisioner(t, conn, c)
+	ctx := context.Background()
+	if err := ensureAll(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := (&virt.Teardown{Conn: conn, Cluster: "keepimg", KeepImage: true}).Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	vols := virsh(t, "vol-list", "--pool", "kprov-keepimg")
+	if !strings.Contains(vols, plan.BaseVolumeName(c)) || strings.Contains(vols, "cp-1") {
+		t.Errorf("after down --keep-image:\n%s", vols)
+	}
+	if out := virsh(t, "list", "--all", "--name"); strings.Contains(out, "kprov-keepimg") {
+		t.Errorf("domains left:\n%s", out)
+	}
+	again, _ := provisioner(t, conn, c)
+	var log []string
+	again.Log = func(format string, args ...any) { log = append(log, fmt.Sprintf(format, args...)) }
+	if err := ensureAll(ctx, again); err != nil {
+		t.Fatal(err)
+	}
+	all := strings.Join(log, "\n")
+	if strings.Contains(all, "imported") || !strings.Contains(all, "cp-1: domain kprov-keepimg-cp-1 defined") {
+		t.Errorf("the next up should reuse the kept image and recreate the nodes:\n%s", all)
 	}
 }

@@ -51,13 +51,15 @@ func eachNode(ctx context.Context, nodes []plan.Node, parallel int, fn func(cont
 			defer wg.Done()
 			select {
 			case sem <- struct{}{}:
+				defer func() { <-sem }()
 			case <-ctx.Done():
+			}
+			if ctx.Err() != nil {
 				mu.Lock()
 				errs = append(errs, &NodeError{n.Name, ctx.Err()})
 				mu.Unlock()
 				return
 			}
-			defer func() { <-sem }()
 			if err := fn(ctx, n); err != nil {
 				mu.Lock()
 				errs = append(errs, &NodeError{n.Name, err})

@@ -80,10 +80,7 @@ func BenchmarkDefineStart(b *testing.B) {
 		b.Skip("needs a real libvirtd")
 	}
 	conn := dial(b)
-	img := filepath.Join(b.TempDir(), "blank.qcow2")
-	if out, err := exec.Command("qemu-img", "create", "-q", "-f", "qcow2", img, "64M").CombinedOutput(); err != nil {
-		b.Fatalf("qemu-img: %v\n%s", err, out)
-	}
+	img := blankImage(b)
 	for _, tc := range []struct {
 		name           string
 		workers, paral int
@@ -133,10 +130,7 @@ func BenchmarkNoopUp(b *testing.B) {
 		b.Skip("needs a real libvirtd")
 	}
 	conn := dial(b)
-	img := filepath.Join(b.TempDir(), "blank.qcow2")
-	if out, err := exec.Command("qemu-img", "create", "-q", "-f", "qcow2", img, "64M").CombinedOutput(); err != nil {
-		b.Fatalf("qemu-img: %v\n%s", err, out)
-	}
+	img := blankImage(b)
 	c := testSpec(b, "noop", img, "")
 	ctx := context.Background()
 	if err := ensureAll(ctx, prov(b, conn, c)); err != nil {

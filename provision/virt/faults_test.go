@@ -17,7 +17,6 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/kprov/kprov/provision/judge"
 	"github.com/kprov/kprov/provision/plan"
 	"github.com/kprov/kprov/provision/state"
 	"github.com/kprov/kprov/provision/virt"
@@ -133,7 +132,6 @@ func TestNodeNeverBoots(t *testing.T) {
 // refused at once, naming both fingerprints.
 func TestHostKeyMismatch(t *testing.T) {
 	needLab(t)
-	sshd := judge.Need(t, "sshd", "openssh-server")
 	addr := netip.MustParseAddr("10.89.0.7")
 	ip := func(args ...string) {
 		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
@@ -145,27 +143,7 @@ func TestHostKeyMismatch(t *testing.T) {
 	t.Cleanup(func() { exec.Command("ip", "addr", "del", addr.String()+"/32", "dev", "lo").Run() })
 
 	dir := t.TempDir()
-	hostKey := filepath.Join(dir, "host_key")
-	writeKey(t, hostKey)
-	cfg := filepath.Join(dir, "sshd_config")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("ListenAddress %s:22\nHostKey %s\nPidFile %s/pid\nUsePAM no\n", addr, hostKey, dir)), 0o600)
-	// sshd insists on its privilege separation folder.
-	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
-		t.Fatal(err)
-	}
-	var logs strings.Builder
-	cmd := exec.Command(sshd, "-D", "-e", "-f", cfg)
-	cmd.Stderr = &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("sshd said:\n%s", logs.String())
-		}
-	})
+	startSSHD(t, addr.String()+":22", writeKey(t, filepath.Join(dir, "client")))
 
 	pinned := filepath.Join(dir, "pinned")
 	pub := writeKey(t, pinned)

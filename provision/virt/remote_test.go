@@ -16,9 +16,9 @@ import (
 	"github.com/kprov/kprov/provision/virt"
 )
 
-// startSSHD runs sshd on 127.0.0.1:port in the test's namespace, letting
-// root in with clientPub; it returns the host's public key line.
-func startSSHD(t *testing.T, port int, clientPub string) string {
+// startSSHD runs sshd on listen (host:port) in the test's namespace,
+// letting root in with clientPub; it returns the host's public key line.
+func startSSHD(t *testing.T, listen string, clientPub string) string {
 	t.Helper()
 	sshd := judge.Need(t, "sshd", "openssh-server")
 	dir := t.TempDir()
@@ -27,9 +27,9 @@ func startSSHD(t *testing.T, port int, clientPub string) string {
 	auth := filepath.Join(dir, "authorized_keys")
 	os.WriteFile(auth, []byte(clientPub+"\n"), 0o600)
 	cfg := filepath.Join(dir, "sshd_config")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("ListenAddress 127.0.0.1:%d\nHostKey %s\nPidFile %s/pid\nUsePAM no\n"+
+	os.WriteFile(cfg, []byte(fmt.Sprintf("ListenAddress %s\nHostKey %s\nPidFile %s/pid\nUsePAM no\n"+
 		"PermitRootLogin prohibit-password\nStrictModes no\nAuthorizedKeysFile %s\nAllowStreamLocalForwarding yes\n",
-		port, hostKey, dir, auth)), 0o600)
+		listen, hostKey, dir, auth)), 0o600)
 	os.MkdirAll("/run/sshd", 0o755)
 	var logs strings.Builder
 	cmd := exec.Command(sshd, "-D", "-e", "-f", cfg)
@@ -58,7 +58,7 @@ func TestRemoteOverSSH(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hostPub := startSSHD(t, 2222, clientPub)
+	hostPub := startSSHD(t, "127.0.0.1:2222", clientPub)
 	known := filepath.Join(dir, "known_hosts")
 	os.WriteFile(known, []byte("[127.0.0.1]:2222 "+hostPub+"\n"), 0o600)
 	opts := virt.DialOptions{KnownHosts: known, Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)}, Timeout: 10 * time.Second}

@@ -98,6 +98,10 @@ cluster "demo" {
     global_default_deny     = false
   }
 
+  etcd {
+    disk_check = "enforce" # refuse a disk whose fdatasync p99 is 10 ms or more
+  }
+
   artifacts {
     # mirror = "http://10.17.0.1:8080/k8s" # for air-gapped labs
     containerd_version = "1.7.24"

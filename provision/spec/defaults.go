@@ -145,6 +145,10 @@ func applyDefaults(c *Cluster) {
 	if c.Artifacts == nil {
 		c.Artifacts = &Artifacts{}
 	}
+	if c.Etcd == nil {
+		c.Etcd = &Etcd{}
+	}
+	def(&c.Etcd.DiskCheck, "enforce")
 	def(&c.Artifacts.ContainerdVersion, DefaultContainerd)
 }
 

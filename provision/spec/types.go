@@ -32,6 +32,7 @@ type Cluster struct {
 	Ingress       *Ingress       `hcl:"ingress,block"`
 	NetworkPolicy *NetworkPolicy `hcl:"network_policy,block"`
 	Artifacts     *Artifacts     `hcl:"artifacts,block"`
+	Etcd          *Etcd          `hcl:"etcd,block"`
 
 	DefRange  hcl.Range `hcl:",def_range"`
 	NameRange hcl.Range `hcl:"name,label_range"`
@@ -189,6 +190,15 @@ type Artifacts struct {
 	Mirror            string            `hcl:"mirror,optional"`
 	ContainerdVersion string            `hcl:"containerd_version,optional"`
 	SHA256            map[string]string `hcl:"sha256,optional"`
+
+	Body hcl.Body `hcl:",body"`
+}
+
+// Etcd configures the checks made for kubeadm's local etcd.
+type Etcd struct {
+	// DiskCheck is enforce (refuse a disk whose fdatasync p99 is 10 ms or
+	// more, etcd's guidance), warn (report and go on) or off.
+	DiskCheck string `hcl:"disk_check,optional"`
 
 	Body hcl.Body `hcl:",body"`
 }

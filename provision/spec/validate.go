@@ -25,6 +25,7 @@ func (v *validator) validate() {
 	v.ingress()
 	v.networkPolicy()
 	v.artifacts()
+	v.oneOf(v.c.Etcd.Body, "disk_check", v.c.Etcd.DiskCheck, "enforce", "warn", "off")
 }
 
 func (v *validator) errorf(r *hcl.Range, summary, format string, args ...any) {

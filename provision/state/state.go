@@ -20,6 +20,8 @@ const (
 	CertificateKeyFile = "kubeadm/certificate-key"
 	CACertFile         = "pki/ca.crt"
 	CAKeyFile          = "pki/ca.key"
+	// KubeconfigFile is the admin kubeconfig fetched after kubeadm init.
+	KubeconfigFile = "kubeconfig"
 )
 
 // DefaultDir is the state folder of a cluster: $KPROV_STATE_DIR/<cluster>,

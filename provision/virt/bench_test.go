@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kprov/kprov/provision/lab/labtest"
+
 	"github.com/kprov/kprov/provision/plan"
 	"github.com/kprov/kprov/provision/spec"
 	"github.com/kprov/kprov/provision/virt"
@@ -20,7 +22,7 @@ func BenchmarkDiskStaging(b *testing.B) {
 	if testing.Short() {
 		b.Skip("needs a real libvirtd")
 	}
-	conn := dial(b)
+	conn := labtest.Dial(b)
 	base := filepath.Join(b.TempDir(), "base.qcow2")
 	// A 512 MiB image full of data, like a real cloud image (zeros would
 	// let the copy skip them).
@@ -28,7 +30,7 @@ func BenchmarkDiskStaging(b *testing.B) {
 	if out, err := exec.Command("sh", "-c", "head -c 512M /dev/urandom > "+raw+" && qemu-img convert -O qcow2 "+raw+" "+base+" && rm "+raw).CombinedOutput(); err != nil {
 		b.Fatalf("make image: %v\n%s", err, out)
 	}
-	c := testSpec(b, "stage", base, "")
+	c := labtest.Spec(b, "stage", base, "")
 	p := prov(b, conn, c)
 	ctx := context.Background()
 	for _, step := range []func(context.Context) error{p.EnsureNetwork, p.EnsurePool, p.EnsureImage} {
@@ -79,14 +81,14 @@ func BenchmarkDefineStart(b *testing.B) {
 	if testing.Short() {
 		b.Skip("needs a real libvirtd")
 	}
-	conn := dial(b)
-	img := blankImage(b)
+	conn := labtest.Dial(b)
+	img := labtest.BlankImage(b)
 	for _, tc := range []struct {
 		name           string
 		workers, paral int
 	}{{"1-node", 0, 4}, {"10-nodes-concurrent", 9, 10}, {"10-nodes-sequential", 9, 1}} {
 		b.Run(tc.name, func(b *testing.B) {
-			c := testSpec(b, "ds", img, "")
+			c := labtest.Spec(b, "ds", img, "")
 			workers := tc.workers
 			c.NodePools[1].Count = &workers
 			ctx := context.Background()
@@ -129,18 +131,18 @@ func BenchmarkNoopUp(b *testing.B) {
 	if testing.Short() {
 		b.Skip("needs a real libvirtd")
 	}
-	conn := dial(b)
-	img := blankImage(b)
-	c := testSpec(b, "noop", img, "")
+	conn := labtest.Dial(b)
+	img := labtest.BlankImage(b)
+	c := labtest.Spec(b, "noop", img, "")
 	ctx := context.Background()
-	if err := ensureAll(ctx, prov(b, conn, c)); err != nil {
+	if err := labtest.EnsureAll(ctx, prov(b, conn, c)); err != nil {
 		b.Fatal(err)
 	}
 	var changes int64
 	b.ResetTimer()
 	for range b.N {
 		p := prov(b, conn, c)
-		if err := ensureAll(ctx, p); err != nil {
+		if err := labtest.EnsureAll(ctx, p); err != nil {
 			b.Fatal(err)
 		}
 		changes += p.Mutations()
@@ -150,6 +152,6 @@ func BenchmarkNoopUp(b *testing.B) {
 
 func prov(b *testing.B, conn *virt.Conn, c *spec.Cluster) *virt.Provisioner {
 	b.Helper()
-	p, _ := provisioner(b, conn, c)
+	p, _ := labtest.Provisioner(b, conn, c)
 	return p
 }

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kprov/kprov/provision/lab/labtest"
+
 	"github.com/kprov/kprov/provision/judge"
 )
 
@@ -20,8 +22,8 @@ import (
 // while nodes boot, up again finishes, a third up changes nothing, status
 // shows the nodes, down removes everything and is safe twice.
 func TestCLILifecycle(t *testing.T) {
-	needLab(t)
-	image := labImage(t)
+	labtest.Need(t)
+	image := labtest.Image(t)
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "kprov")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/kprov")
@@ -120,7 +122,7 @@ func TestCLILifecycle(t *testing.T) {
 	if strings.Count(out, "missing") != 2 {
 		t.Errorf("status after down:\n%s", out)
 	}
-	if l := virsh(t, "list", "--all", "--name"); strings.Contains(l, "kprov-cli") {
+	if l := labtest.Virsh(t, "list", "--all", "--name"); strings.Contains(l, "kprov-cli") {
 		t.Errorf("domains left:\n%s", l)
 	}
 }

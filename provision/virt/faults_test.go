@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kprov/kprov/provision/lab/labtest"
+
 	"golang.org/x/crypto/ssh"
 
 	"github.com/kprov/kprov/provision/plan"
@@ -35,28 +37,28 @@ func TestUnreachableLibvirt(t *testing.T) {
 }
 
 func TestPoolPathNotWritable(t *testing.T) {
-	needLab(t)
-	conn := dial(t)
-	c := testSpec(t, "ro", blankImage(t), "")
+	labtest.Need(t)
+	conn := labtest.Dial(t)
+	c := labtest.Spec(t, "ro", labtest.BlankImage(t), "")
 	c.Hypervisor.StoragePool = "/proc/kprov-ro"
-	p, _ := provisioner(t, conn, c)
+	p, _ := labtest.Provisioner(t, conn, c)
 	err := p.EnsurePool(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "build pool kprov-ro at /proc/kprov-ro:") ||
 		!strings.HasSuffix(err.Error(), "check the folder is writable on the hypervisor host") {
 		t.Errorf("got %v", err)
 	}
-	if out := virsh(t, "pool-list", "--all", "--name"); strings.Contains(out, "kprov-ro") {
+	if out := labtest.Virsh(t, "pool-list", "--all", "--name"); strings.Contains(out, "kprov-ro") {
 		t.Errorf("a pool that could not be built is left defined:\n%s", out)
 	}
 }
 
 func TestImageChecksumMismatch(t *testing.T) {
-	needLab(t)
-	conn := dial(t)
-	img := blankImage(t)
-	c := testSpec(t, "sum", img, "")
+	labtest.Need(t)
+	conn := labtest.Dial(t)
+	img := labtest.BlankImage(t)
+	c := labtest.Spec(t, "sum", img, "")
 	c.Image.SHA256 = strings.Repeat("0", 64)
-	p, _ := provisioner(t, conn, c)
+	p, _ := labtest.Provisioner(t, conn, c)
 	ctx := context.Background()
 	for _, step := range []func(context.Context) error{p.EnsureNetwork, p.EnsurePool} {
 		if err := step(ctx); err != nil {
@@ -71,17 +73,17 @@ func TestImageChecksumMismatch(t *testing.T) {
 	if !strings.Contains(err.Error(), "image "+img+": sha256 is "+ce.Got+", expected "+ce.Want) {
 		t.Errorf("message: %v", err)
 	}
-	if out := virsh(t, "vol-list", "--pool", "kprov-sum"); strings.Contains(out, "base") {
+	if out := labtest.Virsh(t, "vol-list", "--pool", "kprov-sum"); strings.Contains(out, "base") {
 		t.Errorf("a refused image was imported:\n%s", out)
 	}
 }
 
 // A base volume changed after import is found on the next up.
 func TestBaseImageCorruptedAfterImport(t *testing.T) {
-	needLab(t)
-	conn := dial(t)
-	c := testSpec(t, "rot", blankImage(t), "")
-	p, _ := provisioner(t, conn, c)
+	labtest.Need(t)
+	conn := labtest.Dial(t)
+	c := labtest.Spec(t, "rot", labtest.BlankImage(t), "")
+	p, _ := labtest.Provisioner(t, conn, c)
 	ctx := context.Background()
 	for _, step := range []func(context.Context) error{p.EnsureNetwork, p.EnsurePool, p.EnsureImage} {
 		if err := step(ctx); err != nil {
@@ -103,12 +105,12 @@ func TestBaseImageCorruptedAfterImport(t *testing.T) {
 
 // A node that never boots fails after boot_timeout, naming the node.
 func TestNodeNeverBoots(t *testing.T) {
-	needLab(t)
-	conn := dial(t)
-	c := testSpec(t, "dead", blankImage(t), "")
-	p, secrets := provisioner(t, conn, c)
+	labtest.Need(t)
+	conn := labtest.Dial(t)
+	c := labtest.Spec(t, "dead", labtest.BlankImage(t), "")
+	p, secrets := labtest.Provisioner(t, conn, c)
 	ctx := context.Background()
-	if err := ensureAll(ctx, p); err != nil {
+	if err := labtest.EnsureAll(ctx, p); err != nil {
 		t.Fatal(err)
 	}
 	w := &virt.Waiter{Secrets: secrets, User: "kprov", Host: p.Host, Timeout: 8 * time.Second,
@@ -131,7 +133,7 @@ func TestNodeNeverBoots(t *testing.T) {
 // An SSH server answering with a key kprov did not give the node is
 // refused at once, naming both fingerprints.
 func TestHostKeyMismatch(t *testing.T) {
-	needLab(t)
+	labtest.Need(t)
 	addr := netip.MustParseAddr("10.89.0.7")
 	ip := func(args ...string) {
 		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
@@ -190,12 +192,12 @@ func writeKey(t *testing.T, path string) string {
 
 // A node whose definition drifted is reported, and replaced only on request.
 func TestDrift(t *testing.T) {
-	needLab(t)
-	conn := dial(t)
-	c := testSpec(t, "drift", blankImage(t), "")
-	p, _ := provisioner(t, conn, c)
+	labtest.Need(t)
+	conn := labtest.Dial(t)
+	c := labtest.Spec(t, "drift", labtest.BlankImage(t), "")
+	p, _ := labtest.Provisioner(t, conn, c)
 	ctx := context.Background()
-	if err := ensureAll(ctx, p); err != nil {
+	if err := labtest.EnsureAll(ctx, p); err != nil {
 		t.Fatal(err)
 	}
 	p.Hashes["worker-1"] = "changed"
@@ -208,10 +210,10 @@ func TestDrift(t *testing.T) {
 		t.Fatalf("reporting drift changed something: %v", err)
 	}
 	p.Replace = true
-	if err := ensureAll(ctx, p); err != nil {
+	if err := labtest.EnsureAll(ctx, p); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(virsh(t, "dumpxml", "kprov-drift-worker-1"), `spec-hash="changed"`) {
+	if !strings.Contains(labtest.Virsh(t, "dumpxml", "kprov-drift-worker-1"), `spec-hash="changed"`) {
 		t.Error("drifted node was not recreated from the new definition")
 	}
 }

@@ -43,11 +43,19 @@ func (f FileImage) Describe() string { return string(f) }
 // ChecksumError is an image whose sha256 is not the expected one.
 type ChecksumError struct {
 	What, Want, Got string
+	// Hint says what to do.
+	Hint string
 }
 
 func (e *ChecksumError) Error() string {
-	return fmt.Sprintf("%s: sha256 is %s, expected %s; the file is not the image the spec pins (re-download it, or update sha256 if you changed the image on purpose)", e.What, e.Got, e.Want)
+	return fmt.Sprintf("%s: sha256 is %s, expected %s; %s", e.What, e.Got, e.Want, e.Hint)
 }
+
+const (
+	hintSource = "the file is not the image the spec pins (re-download it, or update sha256 if you changed the image on purpose)"
+	hintVolume = "the base image imported for this cluster is not the spec's image any more (the image changed, or the volume was damaged): " +
+		"its nodes were built from the old one, so run `kprov down` and `kprov up` to rebuild them"
+)
 
 // hashOf streams r through sha256.
 func hashOf(r io.Reader) (string, error) {
@@ -70,7 +78,7 @@ func (p *Provisioner) sourceSum() (string, uint64, error) {
 		return "", 0, fmt.Errorf("image %s: %w", p.Image.Describe(), err)
 	}
 	if want := p.Cluster.Image.SHA256; want != "" && want != sum {
-		return "", 0, &ChecksumError{What: "image " + p.Image.Describe(), Want: want, Got: sum}
+		return "", 0, &ChecksumError{What: "image " + p.Image.Describe(), Want: want, Got: sum, Hint: hintSource}
 	}
 	return sum, size, nil
 }
@@ -101,7 +109,7 @@ func (p *Provisioner) EnsureImage(ctx context.Context) error {
 			return wrap("read base volume "+name, err)
 		}
 		if have != sum {
-			return &ChecksumError{What: "base volume " + name + " in pool " + p.name(), Want: sum, Got: have}
+			return &ChecksumError{What: "base volume " + name + " in pool " + p.name(), Want: sum, Got: have, Hint: hintVolume}
 		}
 		return nil
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kprov/kprov/provision/lab/labtest"
+
 	"github.com/kprov/kprov/provision/plan"
 	"github.com/kprov/kprov/provision/virt"
 )
@@ -15,12 +17,12 @@ import (
 // Against a real libvirtd: up creates what the plan says, a second up
 // makes no change, down leaves nothing of the cluster, and twice is safe.
 func TestUpConvergesAndDownLeavesNothing(t *testing.T) {
-	needLab(t)
-	conn := dial(t)
-	c := testSpec(t, "conv", blankImage(t), "")
-	p, _ := provisioner(t, conn, c)
+	labtest.Need(t)
+	conn := labtest.Dial(t)
+	c := labtest.Spec(t, "conv", labtest.BlankImage(t), "")
+	p, _ := labtest.Provisioner(t, conn, c)
 	ctx := context.Background()
-	if err := ensureAll(ctx, p); err != nil {
+	if err := labtest.EnsureAll(ctx, p); err != nil {
 		t.Fatal(err)
 	}
 	if p.Mutations() == 0 {
@@ -28,7 +30,7 @@ func TestUpConvergesAndDownLeavesNothing(t *testing.T) {
 	}
 	cp := p.Nodes[0]
 
-	dom := virsh(t, "dumpxml", cp.Domain)
+	dom := labtest.Virsh(t, "dumpxml", cp.Domain)
 	for _, want := range []string{
 		"-device", "nvme,drive=", // NVMe boot disk on libvirt 9.0: qemu:commandline
 		"kprov:node", `cluster="conv"`, `node="` + cp.Name + `"`, `role="control-plane"`,
@@ -41,18 +43,18 @@ func TestUpConvergesAndDownLeavesNothing(t *testing.T) {
 	if !strings.Contains(dom, "type='qemu'") {
 		t.Errorf("domain is not of type qemu (TCG)")
 	}
-	vol := virsh(t, "vol-dumpxml", "--pool", plan.ResourceName("conv"), plan.OverlayVolumeName(cp))
+	vol := labtest.Virsh(t, "vol-dumpxml", "--pool", plan.ResourceName("conv"), plan.OverlayVolumeName(cp))
 	if !strings.Contains(vol, "<backingStore>") || !strings.Contains(vol, plan.BaseVolumeName(c)) {
 		t.Errorf("overlay has no backing chain to the base image:\n%s", vol)
 	}
 	if !strings.Contains(vol, "<format type='qcow2'/>") {
 		t.Errorf("overlay is not qcow2:\n%s", vol)
 	}
-	info := virsh(t, "vol-info", "--pool", plan.ResourceName("conv"), plan.OverlayVolumeName(cp))
+	info := labtest.Virsh(t, "vol-info", "--pool", plan.ResourceName("conv"), plan.OverlayVolumeName(cp))
 	if !strings.Contains(info, "4.00 GiB") {
 		t.Errorf("overlay is not grown to the pool's disk size:\n%s", info)
 	}
-	net := virsh(t, "net-dumpxml", plan.ResourceName("conv"))
+	net := labtest.Virsh(t, "net-dumpxml", plan.ResourceName("conv"))
 	for _, n := range p.Nodes {
 		want := "<host mac='" + n.MAC + "' name='" + n.Name + "' ip='" + n.IP.String() + "'/>"
 		if !strings.Contains(net, want) {
@@ -62,12 +64,12 @@ func TestUpConvergesAndDownLeavesNothing(t *testing.T) {
 	if !strings.Contains(net, "<mtu size='1400'/>") {
 		t.Errorf("network MTU is not the spec's:\n%s", net)
 	}
-	if st := virsh(t, "domstate", cp.Domain); !strings.Contains(st, "running") {
+	if st := labtest.Virsh(t, "domstate", cp.Domain); !strings.Contains(st, "running") {
 		t.Errorf("domain state %q", st)
 	}
 
-	again, _ := provisioner(t, conn, c)
-	if err := ensureAll(ctx, again); err != nil {
+	again, _ := labtest.Provisioner(t, conn, c)
+	if err := labtest.EnsureAll(ctx, again); err != nil {
 		t.Fatal(err)
 	}
 	if n := again.Mutations(); n != 0 {
@@ -79,7 +81,7 @@ func TestUpConvergesAndDownLeavesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, args := range [][]string{{"list", "--all", "--name"}, {"net-list", "--all", "--name"}, {"pool-list", "--all", "--name"}} {
-		if out := virsh(t, args...); strings.Contains(out, "kprov-conv") {
+		if out := labtest.Virsh(t, args...); strings.Contains(out, "kprov-conv") {
 			t.Errorf("virsh %s still shows the cluster:\n%s", args[0], out)
 		}
 	}
@@ -101,12 +103,12 @@ func TestUpConvergesAndDownLeavesNothing(t *testing.T) {
 
 // down touches only what kprov tagged for the cluster.
 func TestDownKeepsOthers(t *testing.T) {
-	needLab(t)
-	conn := dial(t)
-	img := blankImage(t)
-	a, _ := provisioner(t, conn, testSpec(t, "keep-a", img, ""))
+	labtest.Need(t)
+	conn := labtest.Dial(t)
+	img := labtest.BlankImage(t)
+	a, _ := labtest.Provisioner(t, conn, labtest.Spec(t, "keep-a", img, ""))
 	ctx := context.Background()
-	if err := ensureAll(ctx, a); err != nil {
+	if err := labtest.EnsureAll(ctx, a); err != nil {
 		t.Fatal(err)
 	}
 	// A domain named like kprov's but not tagged by it.
@@ -114,11 +116,11 @@ func TestDownKeepsOthers(t *testing.T) {
 	if _, err := conn.L.DomainDefineXML(stranger); err != nil {
 		t.Fatal(err)
 	}
-	defer virsh(t, "undefine", "kprov-keep-b-cp-1")
+	defer labtest.Virsh(t, "undefine", "kprov-keep-b-cp-1")
 	if err := (&virt.Teardown{Conn: conn, Cluster: "keep-b"}).Run(ctx); err != nil {
 		t.Fatal(err)
 	}
-	out := virsh(t, "list", "--all", "--name")
+	out := labtest.Virsh(t, "list", "--all", "--name")
 	if !strings.Contains(out, "kprov-keep-b-cp-1") || !strings.Contains(out, "kprov-keep-a-cp-1") {
 		t.Errorf("down of another cluster removed domains it did not own:\n%s", out)
 	}
@@ -127,28 +129,28 @@ func TestDownKeepsOthers(t *testing.T) {
 // down --keep-image keeps the pool and the base image, and the next up
 // reuses them without importing again.
 func TestDownKeepImage(t *testing.T) {
-	needLab(t)
-	conn := dial(t)
-	c := testSpec(t, "keepimg", blankImage(t), "")
-	p, _ := provisioner(t, conn, c)
+	labtest.Need(t)
+	conn := labtest.Dial(t)
+	c := labtest.Spec(t, "keepimg", labtest.BlankImage(t), "")
+	p, _ := labtest.Provisioner(t, conn, c)
 	ctx := context.Background()
-	if err := ensureAll(ctx, p); err != nil {
+	if err := labtest.EnsureAll(ctx, p); err != nil {
 		t.Fatal(err)
 	}
 	if err := (&virt.Teardown{Conn: conn, Cluster: "keepimg", KeepImage: true}).Run(ctx); err != nil {
 		t.Fatal(err)
 	}
-	vols := virsh(t, "vol-list", "--pool", "kprov-keepimg")
+	vols := labtest.Virsh(t, "vol-list", "--pool", "kprov-keepimg")
 	if !strings.Contains(vols, plan.BaseVolumeName(c)) || strings.Contains(vols, "cp-1") {
 		t.Errorf("after down --keep-image:\n%s", vols)
 	}
-	if out := virsh(t, "list", "--all", "--name"); strings.Contains(out, "kprov-keepimg") {
+	if out := labtest.Virsh(t, "list", "--all", "--name"); strings.Contains(out, "kprov-keepimg") {
 		t.Errorf("domains left:\n%s", out)
 	}
-	again, _ := provisioner(t, conn, c)
+	again, _ := labtest.Provisioner(t, conn, c)
 	var log []string
 	again.Log = func(format string, args ...any) { log = append(log, fmt.Sprintf(format, args...)) }
-	if err := ensureAll(ctx, again); err != nil {
+	if err := labtest.EnsureAll(ctx, again); err != nil {
 		t.Fatal(err)
 	}
 	all := strings.Join(log, "\n")

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kprov/kprov/provision/lab/labtest"
+
 	"golang.org/x/crypto/ssh"
 
 	"github.com/kprov/kprov/provision/judge"
@@ -50,7 +52,7 @@ func startSSHD(t *testing.T, listen string, clientPub string) string {
 // qemu+ssh reaches a libvirtd through an SSH tunnel to its socket, and only
 // when the host key is the one known_hosts pins.
 func TestRemoteOverSSH(t *testing.T) {
-	needLab(t)
+	labtest.Need(t)
 	dir := t.TempDir()
 	clientPub := writeKey(t, filepath.Join(dir, "id"))
 	raw, _ := os.ReadFile(filepath.Join(dir, "id"))

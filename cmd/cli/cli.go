@@ -112,6 +112,7 @@ func newRoot(env Env) *cobra.Command {
 		newUp(env),
 		newStatus(env),
 		newDown(env),
+		newSSH(env),
 		newKubeconfig(env),
 		newVersion(env),
 	)

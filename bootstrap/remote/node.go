@@ -1,0 +1,186 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+var _ Host = (*Node)(nil)
+
+// maxSessions bounds concurrent sessions on one connection, below
+// OpenSSH's default MaxSessions of 10.
+const maxSessions = 8
+
+// Node is one node's persistent, verified connection; sessions are
+// multiplexed on it. It reconnects, with backoff, on the next use after
+// the connection drops.
+type Node struct {
+	e   *Engine
+	t   Target
+	log *nodeLog
+	sem chan struct{}
+
+	mu     sync.Mutex // held while connecting
+	client *ssh.Client
+}
+
+// Name is the node's name.
+func (n *Node) Name() string { return n.t.Name }
+
+// Logf writes an entry to the node's log.
+func (n *Node) Logf(format string, args ...any) { n.log.Printf(format, args...) }
+
+// connect returns the live connection, dialing with backoff until
+// Config.Reconnect has passed. A wrong host key or a refused login is
+// returned at once.
+func (n *Node) connect(ctx context.Context) (*ssh.Client, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.client != nil {
+		return n.client, nil
+	}
+	cfg := n.e.cfg
+	ctx, cancel := context.WithTimeout(ctx, cfg.Reconnect)
+	defer cancel()
+	delay := cfg.MinBackoff
+	for attempt := 1; ; attempt++ {
+		c, err := n.dial(ctx)
+		if err == nil {
+			n.log.Printf("connected to %s (attempt %d)", n.t.Addr, attempt)
+			n.client = c
+			keepAlive(c, cfg.KeepAlive)
+			go func() {
+				c.Wait()
+				n.drop(c)
+			}()
+			return c, nil
+		}
+		n.log.Printf("connect to %s, attempt %d: %v", n.t.Addr, attempt, err)
+		if permanent(err) {
+			return nil, n.wrap(err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, n.wrap(fmt.Errorf("could not connect to %s within %s: %w", n.t.Addr, cfg.Reconnect, err))
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, cfg.MaxBackoff)
+	}
+}
+
+func (n *Node) dial(ctx context.Context) (*ssh.Client, error) {
+	cfg := n.e.cfg
+	dctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	var conn net.Conn
+	var err error
+	if cfg.Bastion != nil {
+		var b *ssh.Client
+		if b, err = n.e.bastionClient(dctx); err != nil {
+			return nil, err
+		}
+		if conn, err = b.DialContext(dctx, "tcp", n.t.Addr); err != nil {
+			return nil, fmt.Errorf("through bastion %s: %w", cfg.Bastion.Addr, err)
+		}
+	} else if conn, err = cfg.Dial(dctx, "tcp", n.t.Addr); err != nil {
+		return nil, err
+	}
+	return handshake(dctx, conn, n.t.Addr, clientConfig(cfg.User, cfg.Auth, n.t.Name, n.t.HostKey, false, cfg.Timeout))
+}
+
+// drop forgets and closes c (any connection when c is nil).
+func (n *Node) drop(c *ssh.Client) {
+	n.mu.Lock()
+	cur := n.client
+	if c == nil || cur == c {
+		n.client = nil
+	}
+	n.mu.Unlock()
+	if c == nil {
+		c = cur
+	}
+	if c != nil {
+		c.Close()
+	}
+}
+
+// wrap names the node in an error, once.
+func (n *Node) wrap(err error) error {
+	var hke *HostKeyError
+	if errors.As(err, &hke) {
+		return hke // its message names the host; drop "ssh: handshake failed"
+	}
+	return fmt.Errorf("node %s: %s", n.t.Name, n.e.redact.String(err.Error()))
+}
+
+// session opens a session, reconnecting first if needed. A channel that
+// could not be opened ran nothing, so one more try on a fresh connection
+// is safe. release must be called when the session is done.
+func (n *Node) session(ctx context.Context) (s *ssh.Session, c *ssh.Client, release func(), err error) {
+	select {
+	case n.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, nil, nil, n.wrap(ctx.Err())
+	}
+	release = func() { <-n.sem }
+	for try := 0; try < 2; try++ {
+		if c, err = n.connect(ctx); err != nil {
+			release()
+			return nil, nil, nil, err // named by connect
+		}
+		if s, err = newSession(ctx, c, n.e.cfg.Timeout); err == nil {
+			return s, c, release, nil
+		}
+		var oce *ssh.OpenChannelError
+		if errors.As(err, &oce) {
+			break // the server said no; the connection is fine
+		}
+		n.log.Printf("open session: %v; reconnecting", err)
+		n.drop(c)
+	}
+	release()
+	return nil, nil, nil, n.wrap(err)
+}
+
+// newSession is c.NewSession bounded by ctx and timeout.
+func newSession(ctx context.Context, c *ssh.Client, timeout time.Duration) (*ssh.Session, error) {
+	type res struct {
+		s   *ssh.Session
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		s, err := c.NewSession()
+		ch <- res{s, err}
+	}()
+	late := func() {
+		if r := <-ch; r.s != nil {
+			r.s.Close()
+		}
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case r := <-ch:
+		return r.s, r.err
+	case <-ctx.Done():
+		go late()
+		return nil, ctx.Err()
+	case <-t.C:
+		go late()
+		c.Close()
+		return nil, fmt.Errorf("no session opened within %s", timeout)
+	}
+}
+
+// Upload writes data to path as root (see upload.go).
+func (n *Node) Upload(ctx context.Context, path string, data []byte, mode fs.FileMode) error {
+	return n.upload(ctx, path, data, mode)
+}

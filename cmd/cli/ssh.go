@@ -1,0 +1,98 @@
+package cli
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kprov/kprov/bootstrap/remote"
+	"github.com/kprov/kprov/provision/plan"
+	"github.com/kprov/kprov/provision/state"
+)
+
+func newSSH(env Env) *cobra.Command {
+	var f stateFlags
+	cmd := &cobra.Command{
+		Use:   "ssh FILE NODE [-- COMMAND...]",
+		Short: "Run a command on a node, or open a shell, as the spec's ssh user",
+		Long: "ssh logs in to NODE as the spec's ssh user (through the spec's bastion, if any),\n" +
+			"checking the host key kprov gave the node, and runs COMMAND, passing its exit code\n" +
+			"through, or opens a login shell (with a terminal when stdin is one). Commands run\n" +
+			"as the ssh user, not root: use sudo for root. The command is logged in the state\n" +
+			"folder's logs/NODE.log.",
+		Example: "  kprov ssh cluster.hcl cp-1\n  kprov ssh cluster.hcl worker-2 -- sudo journalctl -u kubelet -n 50",
+		Args: func(cmd *cobra.Command, args []string) error {
+			dash := cmd.ArgsLenAtDash()
+			if len(args) < 2 || dash >= 0 && dash != 2 {
+				return usageError{fmt.Errorf("%s takes a spec file and a node name, then optionally -- and a command", cmd.CommandPath())}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return sshRun(cmd, env, &f, args[0], args[1], args[2:])
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+func sshRun(cmd *cobra.Command, env Env, f *stateFlags, path, name string, command []string) error {
+	cl, err := f.prepare(env, path, false)
+	if err != nil {
+		return err
+	}
+	defer cl.cleanup()
+	c := cl.spec.Cluster
+	node, ok := findNode(cl.nodes, name)
+	if !ok {
+		names := make([]string, len(cl.nodes))
+		for i, n := range cl.nodes {
+			names[i] = n.Name
+		}
+		return usageError{fmt.Errorf("cluster %s has no node %q; its nodes are %s", c.Name, name, strings.Join(names, ", "))}
+	}
+	want := f.stateDir
+	if want == "" {
+		want = state.DefaultDir(c.Name)
+	}
+	if cl.dir != want {
+		return fmt.Errorf("no state folder %s: create the cluster with `kprov up %s` first", want, path)
+	}
+	cfg, closer, err := remote.ClusterConfig(c, filepath.Dir(path), cl.dir, cl.secrets, env.Lookup("SSH_AUTH_SOCK"))
+	defer closer()
+	if err != nil {
+		return err
+	}
+	cfg.Timeout, cfg.Reconnect = 10*time.Second, 15*time.Second
+	targets, err := remote.Targets([]plan.Node{node}, cl.secrets)
+	if err != nil {
+		return err
+	}
+	e := remote.New(cfg)
+	defer e.Close()
+	n, err := e.Node(targets[0])
+	if err != nil {
+		return err
+	}
+	code, err := n.Attach(cmd.Context(), strings.Join(command, " "),
+		remote.Stdio{In: env.Stdin, Out: env.Stdout, Err: env.Stderr, Term: env.Lookup("TERM")})
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return exitError{code}
+	}
+	return nil
+}
+
+func findNode(nodes []plan.Node, name string) (plan.Node, bool) {
+	for _, n := range nodes {
+		if n.Name == name {
+			return n, true
+		}
+	}
+	return plan.Node{}, false
+}

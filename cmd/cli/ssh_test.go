@@ -1,0 +1,155 @@
+package cli_test
+
+import (
+	"bufio"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/kprov/kprov/provision/artifacts"
+	"github.com/kprov/kprov/provision/spec"
+	"github.com/kprov/kprov/provision/state"
+)
+
+// TestSSH runs `kprov ssh` against a real sshd, as a user a script makes,
+// inside a network namespace the script makes (testdata/ssh).
+func TestSSH(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs sshd in a network namespace; skipped with -short")
+	}
+	if os.Geteuid() != 0 {
+		t.Fatal("kprov ssh's test creates a network namespace and a user: run it as root, or go test -short")
+	}
+	for _, p := range []string{"ip", "/usr/sbin/sshd", "useradd", "sudo"} {
+		if _, err := exec.LookPath(p); err != nil {
+			t.Fatalf("%s missing: apt-get install -y iproute2 openssh-server passwd sudo (make deps)", p)
+		}
+	}
+	var seq atomic.Int32
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/ssh",
+		RequireExplicitExec: true,
+		Setup: func(e *testscript.Env) error {
+			id := fmt.Sprintf("%d-%d", os.Getpid(), seq.Add(1))
+			e.Setenv("KPROV_STATE_DIR", filepath.Join(e.WorkDir, "state"))
+			e.Setenv("KPROV_VAR_user", "kprovc"+strings.ReplaceAll(id, "-", "x"))
+			e.Setenv("NETNS", "kprov-sshcli-"+id)
+			e.Setenv("NO_COLOR", "1")
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){"sshnode": sshNode},
+	})
+}
+
+// sshnode SPEC NODE [wrongkey] makes the script's namespace and user (once),
+// puts NODE's planned address on the namespace's loopback and runs sshd
+// there with the host key kprov gave NODE (or another one), letting the
+// spec's user in with the state folder's client key.
+func sshNode(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: sshnode SPEC NODE [wrongkey]")
+	}
+	l := spec.NewLoader()
+	l.Env = []string{"KPROV_VAR_user=" + ts.Getenv("KPROV_VAR_user")}
+	s, diags := l.LoadFile(ts.MkAbs(args[0]))
+	if diags.HasErrors() {
+		ts.Fatalf("%v", diags)
+	}
+	nodes, err := artifacts.Nodes(s.Cluster)
+	ts.Check(err)
+	ip := ""
+	for _, n := range nodes {
+		if n.Name == args[1] {
+			ip = n.IP.String()
+		}
+	}
+	secrets, err := state.Load(filepath.Join(ts.Getenv("KPROV_STATE_DIR"), s.Cluster.Name))
+	ts.Check(err)
+	ns, user := ts.Getenv("NETNS"), s.Cluster.SSH.User
+	run := func(args ...string) {
+		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+			ts.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	if _, err := os.Stat("/run/netns/" + ns); err != nil {
+		run("ip", "netns", "add", ns)
+		ts.Defer(func() { exec.Command("ip", "netns", "del", ns).Run() })
+		run("ip", "-n", ns, "link", "set", "lo", "up")
+		run("useradd", "--create-home", "--password", "*", "--shell", "/bin/sh", user)
+		ts.Defer(func() { exec.Command("userdel", "--remove", user).Run() })
+		ts.Check(os.WriteFile("/etc/sudoers.d/"+user, []byte(user+" ALL=(ALL) NOPASSWD: ALL\n"), 0o440))
+		ts.Defer(func() { os.Remove("/etc/sudoers.d/" + user) })
+	}
+	run("ip", "-n", ns, "addr", "replace", ip+"/32", "dev", "lo")
+	dir, err := os.MkdirTemp("", "kprov-sshd-")
+	ts.Check(err)
+	ts.Defer(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755) // sshd reads authorized_keys as the user
+	hostKey := secrets.HostKeys[args[1]].Private
+	if len(args) > 2 && args[2] == "wrongkey" {
+		_, priv, _ := ed25519.GenerateKey(rand.Reader)
+		block, _ := ssh.MarshalPrivateKey(priv, "")
+		hostKey = pem.EncodeToMemory(block)
+	}
+	ts.Check(os.WriteFile(dir+"/host_key", hostKey, 0o600))
+	ts.Check(os.WriteFile(dir+"/authorized_keys", []byte(secrets.SSHAuthorizedKey+"\n"), 0o644))
+	ts.Check(os.WriteFile(dir+"/sshd_config", []byte(fmt.Sprintf("ListenAddress %s:22\nHostKey %s/host_key\nPidFile none\n"+
+		"UsePAM no\nStrictModes no\nAuthorizedKeysFile %s/authorized_keys\nLogLevel INFO\n", ip, dir, dir)), 0o600))
+	os.MkdirAll("/run/sshd", 0o755)
+	cmd := exec.Command("ip", "netns", "exec", ns, "/usr/sbin/sshd", "-D", "-e", "-f", dir+"/sshd_config")
+	stderr, err := cmd.StderrPipe()
+	ts.Check(err)
+	ts.Check(cmd.Start())
+	ts.Defer(func() { killTree(cmd.Process.Pid); cmd.Wait() })
+	ready := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "Server listening") {
+				ready <- true
+			}
+		}
+	}()
+	select {
+	case <-ready:
+	case <-time.After(10 * time.Second):
+		ts.Fatalf("sshd did not listen on %s within 10s", ip)
+	}
+}
+
+// killTree kills pid and the processes below it, by PID.
+func killTree(pid int) {
+	children := map[int][]int{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		var p, ppid int
+		fmt.Sscan(e.Name(), &p)
+		if f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:])); len(f) > 1 {
+			fmt.Sscan(f[1], &ppid)
+		}
+		children[ppid] = append(children[ppid], p)
+	}
+	all := []int{pid}
+	for i := 0; i < len(all) && i < 1000; i++ {
+		all = append(all, children[all[i]]...)
+	}
+	for _, p := range all {
+		syscall.Kill(p, syscall.SIGKILL)
+	}
+}

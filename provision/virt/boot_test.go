@@ -7,43 +7,15 @@ import (
 	"time"
 
 	"github.com/kprov/kprov/provision/lab/labtest"
-
-	"github.com/kprov/kprov/provision/cloudinit"
-	"github.com/kprov/kprov/provision/plan"
-	"github.com/kprov/kprov/provision/seed"
-	"github.com/kprov/kprov/provision/virt"
 )
 
 // Two VMs from the lab image boot under software emulation; cloud-init
 // applies kprov's seed (host name, NIC renamed eth0 with the planned MTU
 // and address, authorized key, pinned host key); the boot disk is NVMe.
 func TestBootToSSH(t *testing.T) {
-	labtest.Need(t)
-	image := labtest.Image(t)
-	conn := labtest.Dial(t)
-	c := labtest.Spec(t, "boot", image, "")
-	p, secrets := labtest.Provisioner(t, conn, c)
-	for _, n := range p.Nodes {
-		files, err := cloudinit.Files(c, n, secrets)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if p.Seeds[n.Name], err = seed.ISO(files); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ctx := context.Background()
-	start := time.Now()
-	if err := labtest.EnsureAll(ctx, p); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("defined and started %d nodes in %s", len(p.Nodes), time.Since(start).Round(time.Millisecond))
-	w := &virt.Waiter{Secrets: secrets, User: "kprov", Host: p.Host, Timeout: c.BootTimeout(), Log: t.Logf,
-		ConsoleTail: func(n plan.Node) string { return virt.FileTail(plan.ConsoleLog(p.Host, n), 30) }}
-	if err := w.Wait(ctx, p.Nodes); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("all nodes answered SSH %s after start", time.Since(start).Round(time.Second))
+	cl := labtest.Boot(t, "boot", "")
+	t.Logf("all nodes answered SSH %s after start", cl.Booted.Round(time.Second))
+	p, secrets, c, conn, ctx := cl.Provisioner, cl.Secrets, cl.Spec, cl.Provisioner.Conn, context.Background()
 	for _, n := range p.Nodes {
 		if got := labtest.Guest(t, secrets, n, "hostname"); got != n.Name {
 			t.Errorf("%s: hostname %q", n.Name, got)

@@ -1,0 +1,105 @@
+// Package kubeadmrun runs kubeadm on the nodes with the configurations the
+// kubeadm package plans: init on the first control plane, join on the
+// others. Nodes already initialised or joined are left alone.
+package kubeadmrun
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/kprov/kprov/bootstrap/remote"
+	"github.com/kprov/kprov/provision/state"
+)
+
+// Paths on the nodes.
+const (
+	ConfigDir   = "/etc/kprov"
+	InitConfig  = ConfigDir + "/kubeadm-init.yaml"
+	JoinConfig  = ConfigDir + "/kubeadm-join.yaml"
+	AdminConf   = "/etc/kubernetes/admin.conf"
+	KubeletConf = "/etc/kubernetes/kubelet.conf"
+	CACert      = "/etc/kubernetes/pki/ca.crt"
+	CAKey       = "/etc/kubernetes/pki/ca.key"
+)
+
+// exists reports whether path exists on h.
+func exists(ctx context.Context, h remote.Host, path string) (bool, error) {
+	out, err := h.Run(ctx, "test -e "+remote.Quote(path)+" && echo yes || echo no")
+	return strings.TrimSpace(out) == "yes", err
+}
+
+// PlaceCA puts the cluster CA kprov generated where kubeadm init finds and
+// keeps it, so the CA hash kprov pins for joining nodes is the real one.
+func PlaceCA(ctx context.Context, h remote.Host, s *state.Secrets) (bool, error) {
+	have, err := h.Run(ctx, "cat "+CACert+" 2>/dev/null || true")
+	if err != nil {
+		return false, err
+	}
+	if have == string(s.CACert) {
+		return false, nil
+	}
+	if have != "" {
+		return false, fmt.Errorf("node %s already has another cluster CA in %s; it belongs to another cluster: rebuild the node (kprov up --replace)", h.Name(), CACert)
+	}
+	if err := h.Upload(ctx, CACert, s.CACert, 0o644); err != nil {
+		return false, err
+	}
+	return true, h.Upload(ctx, CAKey, s.CAKey, 0o600)
+}
+
+// Init runs kubeadm init on the first control plane unless it already ran
+// (admin.conf exists). cfg holds the bootstrap token and certificate key:
+// it is uploaded 0600 and never logged.
+func Init(ctx context.Context, h remote.Host, cfg []byte) (bool, error) {
+	done, err := exists(ctx, h, AdminConf)
+	if err != nil || done {
+		return false, err
+	}
+	if err := h.Upload(ctx, InitConfig, cfg, 0o600); err != nil {
+		return false, err
+	}
+	_, err = h.Run(ctx, "kubeadm init --config "+InitConfig+" --upload-certs")
+	return err == nil, err
+}
+
+// DryRun has kubeadm check cfg on the node without changing it.
+func DryRun(ctx context.Context, h remote.Host, cfg []byte) (string, error) {
+	if err := h.Upload(ctx, InitConfig, cfg, 0o600); err != nil {
+		return "", err
+	}
+	return h.Run(ctx, "kubeadm init --dry-run --ignore-preflight-errors=all --config "+InitConfig)
+}
+
+// EnsureToken makes sure the bootstrap token kprov joins nodes with exists
+// on the cluster (kubeadm's tokens expire after their TTL).
+func EnsureToken(ctx context.Context, h remote.Host, token string) (bool, error) {
+	id, _, ok := strings.Cut(token, ".")
+	if !ok {
+		return false, fmt.Errorf("bootstrap token in the state folder is malformed")
+	}
+	out, err := h.Run(ctx, "kubeadm token list --kubeconfig "+AdminConf+" -o jsonpath='{.token}{\"\\n\"}' 2>/dev/null || true")
+	if err != nil {
+		return false, err
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), id+".") {
+			return false, nil
+		}
+	}
+	_, err = h.Run(ctx, "kubeadm token create --kubeconfig "+AdminConf+" --ttl 24h "+remote.Quote(token))
+	return err == nil, err
+}
+
+// Join runs kubeadm join unless the node already joined (kubelet.conf).
+func Join(ctx context.Context, h remote.Host, cfg []byte) (bool, error) {
+	done, err := exists(ctx, h, KubeletConf)
+	if err != nil || done {
+		return false, err
+	}
+	if err := h.Upload(ctx, JoinConfig, cfg, 0o600); err != nil {
+		return false, err
+	}
+	_, err = h.Run(ctx, "kubeadm join --config "+JoinConfig)
+	return err == nil, err
+}

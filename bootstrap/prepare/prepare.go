@@ -1,0 +1,182 @@
+// Package prepare readies a node for kubeadm over SSH: kernel modules
+// loaded now and at boot, sysctls, swap off, host packages, containerd with
+// the systemd cgroup driver. Every step looks before it acts, so running it
+// again changes nothing.
+package prepare
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/kprov/kprov/bootstrap/nodeprep"
+	"github.com/kprov/kprov/bootstrap/remote"
+	"github.com/kprov/kprov/provision/spec"
+)
+
+// Result says what a step changed on a node.
+type Result struct {
+	Node    string
+	Changed []string
+}
+
+// Node prepares one node of c. It returns what it changed (nothing on a
+// prepared node).
+func Node(ctx context.Context, h remote.Host, c *spec.Cluster) (Result, error) {
+	r := Result{Node: h.Name()}
+	release, err := h.Run(ctx, "uname -r")
+	if err != nil {
+		return r, err
+	}
+	k, err := nodeprep.ParseKernel(release)
+	if err != nil {
+		return r, fmt.Errorf("node %s: %w", h.Name(), err)
+	}
+	plan, err := nodeprep.For(c, k)
+	if err != nil {
+		return r, err
+	}
+	steps := []func(context.Context, remote.Host, nodeprep.Plan, *Result) error{
+		packages, files, modules, sysctls, swapOff, containerd,
+	}
+	for _, step := range steps {
+		if err := step(ctx, h, plan, &r); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
+}
+
+// packages installs the Debian packages that are missing.
+func packages(ctx context.Context, h remote.Host, p nodeprep.Plan, r *Result) error {
+	want := append(append([]string{}, p.Packages...), "containerd", "curl", "ca-certificates")
+	var missing []string
+	for _, pkg := range want {
+		out, err := h.Run(ctx, "dpkg-query -W -f='${Status}' "+remote.Quote(pkg)+" 2>/dev/null || true")
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(out, "install ok installed") {
+			missing = append(missing, pkg)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	quoted := make([]string, len(missing))
+	for i, m := range missing {
+		quoted[i] = remote.Quote(m)
+	}
+	cmd := "DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends " + strings.Join(quoted, " ")
+	if _, err := h.Run(ctx, cmd); err != nil {
+		// The package lists may be stale on a fresh cloud image.
+		if _, err := h.Run(ctx, "apt-get update && "+cmd); err != nil {
+			return err
+		}
+	}
+	r.Changed = append(r.Changed, "installed "+strings.Join(missing, " "))
+	return nil
+}
+
+// files writes the module and sysctl files whose content differs.
+func files(ctx context.Context, h remote.Host, p nodeprep.Plan, r *Result) error {
+	for _, f := range p.Files {
+		have, err := h.Run(ctx, "cat "+remote.Quote(f.Path)+" 2>/dev/null || true")
+		if err != nil {
+			return err
+		}
+		if have == string(f.Content) {
+			continue
+		}
+		if err := h.Upload(ctx, f.Path, f.Content, 0o644); err != nil {
+			return err
+		}
+		r.Changed = append(r.Changed, "wrote "+f.Path)
+	}
+	return nil
+}
+
+// modules loads the planned modules that are not loaded yet.
+func modules(ctx context.Context, h remote.Host, p nodeprep.Plan, r *Result) error {
+	var missing []string
+	for _, m := range p.Modules {
+		out, err := h.Run(ctx, "test -d /sys/module/"+remote.Quote(m)+" && echo loaded || true")
+		if err != nil {
+			return err
+		}
+		if strings.TrimSpace(out) != "loaded" {
+			missing = append(missing, remote.Quote(m))
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if _, err := h.Run(ctx, "modprobe -a "+strings.Join(missing, " ")); err != nil {
+		return err
+	}
+	r.Changed = append(r.Changed, "loaded "+strings.Join(missing, " "))
+	return nil
+}
+
+// sysctls applies the planned settings whose live value differs.
+func sysctls(ctx context.Context, h remote.Host, p nodeprep.Plan, r *Result) error {
+	for _, s := range p.Sysctls {
+		out, err := h.Run(ctx, "sysctl -n "+remote.Quote(s.Key))
+		if err != nil {
+			return err
+		}
+		if strings.TrimSpace(out) == s.Value {
+			continue
+		}
+		if _, err := h.Run(ctx, "sysctl -q -w "+remote.Quote(s.Key+"="+s.Value)); err != nil {
+			return err
+		}
+		r.Changed = append(r.Changed, "set "+s.Key+"="+s.Value)
+	}
+	return nil
+}
+
+// swapOff turns swap off now and comments it out of fstab.
+func swapOff(ctx context.Context, h remote.Host, p nodeprep.Plan, r *Result) error {
+	if !p.SwapOff {
+		return nil
+	}
+	out, err := h.Run(ctx, "swapon --show --noheadings")
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(out) != "" {
+		if _, err := h.Run(ctx, "swapoff -a"); err != nil {
+			return err
+		}
+		r.Changed = append(r.Changed, "swap off")
+	}
+	fstab, err := h.Run(ctx, "cat /etc/fstab")
+	if err != nil {
+		return err
+	}
+	fixed, changed := commentSwap([]byte(fstab))
+	if !changed {
+		return nil
+	}
+	if err := h.Upload(ctx, "/etc/fstab", fixed, 0o644); err != nil {
+		return err
+	}
+	r.Changed = append(r.Changed, "swap commented out of /etc/fstab")
+	return nil
+}
+
+// commentSwap comments out every active swap line of an fstab.
+func commentSwap(fstab []byte) ([]byte, bool) {
+	lines := bytes.Split(fstab, []byte("\n"))
+	changed := false
+	for i, l := range lines {
+		f := strings.Fields(string(l))
+		if len(f) >= 3 && !strings.HasPrefix(f[0], "#") && f[2] == "swap" {
+			lines[i] = append([]byte("# disabled by kprov (kubelet needs swap off): "), l...)
+			changed = true
+		}
+	}
+	return bytes.Join(lines, []byte("\n")), changed
+}

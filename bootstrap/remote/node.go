@@ -184,3 +184,8 @@ func newSession(ctx context.Context, c *ssh.Client, timeout time.Duration) (*ssh
 func (n *Node) Upload(ctx context.Context, path string, data []byte, mode fs.FileMode) error {
 	return n.upload(ctx, path, data, mode)
 }
+
+// Download reads path as root over SFTP; its content is never logged.
+func (n *Node) Download(ctx context.Context, path string) ([]byte, error) {
+	return n.download(ctx, path)
+}

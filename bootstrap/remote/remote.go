@@ -22,4 +22,6 @@ type Host interface {
 	// Upload writes data to path as root with mode, through a temporary
 	// name in the same folder and a rename.
 	Upload(ctx context.Context, path string, data []byte, mode fs.FileMode) error
+	// Download reads path as root. Its content is never logged.
+	Download(ctx context.Context, path string) ([]byte, error)
 }

@@ -53,6 +53,7 @@ func (f fakeHost) Run(context.Context, string) (string, error) {
 	return "", nil
 }
 func (f fakeHost) Upload(context.Context, string, []byte, fs.FileMode) error { return nil }
+func (f fakeHost) Download(context.Context, string) ([]byte, error)          { return nil, nil }
 
 // Each bounds concurrency, runs every host even after failures, and
 // returns every failure sorted by node.

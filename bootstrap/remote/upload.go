@@ -21,14 +21,48 @@ const sftpServer = `for p in /usr/lib/openssh/sftp-server /usr/lib/sftp-server /
 // upload writes data to a temporary name beside path as root over SFTP
 // (an sftp-server started through sudo), syncs it, sets mode and renames
 // it over path, so path is never seen half-written.
-func (n *Node) upload(ctx context.Context, path string, data []byte, mode fs.FileMode) (err error) {
-	if !pathpkg.IsAbs(path) {
-		return fmt.Errorf("node %s: upload %s: path must be absolute", n.t.Name, path)
-	}
+func (n *Node) upload(ctx context.Context, path string, data []byte, mode fs.FileMode) error {
 	n.log.Printf("upload %s (%d bytes, mode %04o)", path, len(data), mode.Perm())
+	err := n.sftp(ctx, "upload", path, func(sc *sftp.Client) error { return writeAtomic(sc, path, data, mode) })
+	if err == nil {
+		n.log.Printf("uploaded %s", path)
+	}
+	return err
+}
+
+// download reads path as root over SFTP. Its content is never logged:
+// it is how secrets such as the admin kubeconfig leave a node.
+func (n *Node) download(ctx context.Context, path string) ([]byte, error) {
+	n.log.Printf("download %s", path)
+	var data []byte
+	err := n.sftp(ctx, "download", path, func(sc *sftp.Client) error {
+		f, err := sc.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		var buf bytes.Buffer
+		if _, err := f.WriteTo(&buf); err != nil {
+			return err
+		}
+		data = buf.Bytes()
+		return nil
+	})
+	if err == nil {
+		n.log.Printf("downloaded %s (%d bytes)", path, len(data))
+	}
+	return data, err
+}
+
+// sftp runs fn with an SFTP client talking to an sftp-server started as
+// root on a session of the node's connection.
+func (n *Node) sftp(ctx context.Context, what, path string, fn func(*sftp.Client) error) error {
+	if !pathpkg.IsAbs(path) {
+		return fmt.Errorf("node %s: %s %s: path must be absolute", n.t.Name, what, path)
+	}
 	fail := func(err error) error {
-		n.log.Printf("upload %s failed: %v", path, err)
-		return n.wrap(fmt.Errorf("upload %s: %w", path, err))
+		n.log.Printf("%s %s failed: %v", what, path, err)
+		return n.wrap(fmt.Errorf("%s %s: %w", what, path, err))
 	}
 	s, c, release, err := n.session(ctx)
 	if err != nil {
@@ -58,13 +92,12 @@ func (n *Node) upload(ctx context.Context, path string, data []byte, mode fs.Fil
 		return fail(fmt.Errorf("start sftp-server as root: %v %s", err, strings.TrimSpace(stderr.String())))
 	}
 	defer sc.Close()
-	if err := writeAtomic(sc, path, data, mode); err != nil {
+	if err := fn(sc); err != nil {
 		if ctx.Err() != nil {
 			err = fmt.Errorf("%w (%v)", ctx.Err(), err)
 		}
 		return fail(err)
 	}
-	n.log.Printf("uploaded %s", path)
 	return nil
 }
 

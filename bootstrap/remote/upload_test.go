@@ -1,6 +1,7 @@
 package remote_test
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -42,6 +43,10 @@ func TestUpload(t *testing.T) {
 		if got := strings.Fields(out)[0]; got != hex.EncodeToString(sum[:]) {
 			t.Fatalf("upload %d: sha256 read back %s, want %x", i, got, sum)
 		}
+		back, err := n.Download(ctx, path)
+		if err != nil || !bytes.Equal(back, data) {
+			t.Fatalf("upload %d: download read back %d bytes (%v), want the %d uploaded", i, len(back), err, size)
+		}
 		fi, err := os.Stat(path)
 		if err != nil {
 			t.Fatal(err)
@@ -61,6 +66,9 @@ func TestUpload(t *testing.T) {
 	}
 	if err := n.Upload(ctx, "relative", nil, 0o644); err == nil {
 		t.Error("a relative path was accepted")
+	}
+	if _, err := n.Download(ctx, filepath.Join(h.Dir, "missing", "f")); err == nil || !strings.Contains(err.Error(), "download "+h.Dir+"/missing/f") {
+		t.Errorf("download of a missing file: %v", err)
 	}
 }
 

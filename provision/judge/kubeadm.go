@@ -16,7 +16,7 @@ import (
 // `init --dry-run --config` on config, in a sandbox, and judges its output.
 func KubeadmInit(t testing.TB, kubernetesVersion string, config []byte) error {
 	t.Helper()
-	bin := kubeadm(t, kubernetesVersion)
+	bin := Kubeadm(t, kubernetesVersion)
 	start := time.Now()
 	out, err := sandboxed(t, bin, "init", "--dry-run", "--ignore-preflight-errors=all",
 		"--config", writeTemp(t, "init.yaml", config))
@@ -32,7 +32,7 @@ func KubeadmInit(t testing.TB, kubernetesVersion string, config []byte) error {
 // strictly decodes, defaults and validates the file in 1.21.
 func KubeadmJoin(t testing.TB, kubernetesVersion string, config []byte) error {
 	t.Helper()
-	bin := kubeadm(t, kubernetesVersion)
+	bin := Kubeadm(t, kubernetesVersion)
 	file := writeTemp(t, "join.yaml", config)
 	args := []string{"config", "migrate", "--old-config", file, "--new-config", os.DevNull}
 	// Cobra answers an unknown subcommand's --help with its parent's help.
@@ -49,7 +49,7 @@ func KubeadmJoin(t testing.TB, kubernetesVersion string, config []byte) error {
 // kubeadm is the path of the real kubeadm of version, built from the Go
 // module proxy by bootstrap/kubeadm/oracle/build.sh and cached in
 // ~/.cache/kprov (a first build takes minutes).
-func kubeadm(t testing.TB, version string) string {
+func Kubeadm(t testing.TB, version string) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("-short: not running the real kubeadm " + version)

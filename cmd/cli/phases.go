@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
 )
 
 // phase is one named step of a command; names are stable ("provision/disks").
@@ -35,4 +38,47 @@ func runPhases(ctx context.Context, w io.Writer, phases []phase) error {
 		fmt.Fprintf(w, "✓ %s (%s)\n", p.name, d)
 	}
 	return nil
+}
+
+// phaseSelection is --only and --skip: phase names, or prefixes such as
+// "kubeadm" for every kubeadm/... phase.
+type phaseSelection struct{ only, skip []string }
+
+func (s *phaseSelection) register(cmd *cobra.Command) {
+	cmd.Flags().StringSliceVar(&s.only, "only", nil, "run only these phases (names or prefixes, e.g. provision,bootstrap/prepare)")
+	cmd.Flags().StringSliceVar(&s.skip, "skip", nil, "skip these phases (names or prefixes, e.g. kubeadm)")
+}
+
+func matches(name string, patterns []string) bool {
+	for _, p := range patterns {
+		if name == p || strings.HasPrefix(name, strings.TrimSuffix(p, "/")+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// apply keeps the selected phases; a pattern that names no phase is an
+// error listing them.
+func (s phaseSelection) apply(phases []phase) ([]phase, error) {
+	for _, p := range append(append([]string{}, s.only...), s.skip...) {
+		found := false
+		for _, ph := range phases {
+			found = found || matches(ph.name, []string{p})
+		}
+		if !found {
+			names := make([]string, len(phases))
+			for i, ph := range phases {
+				names[i] = ph.name
+			}
+			return nil, usageError{fmt.Errorf("no phase %q; the phases are %s", p, strings.Join(names, ", "))}
+		}
+	}
+	var out []phase
+	for _, ph := range phases {
+		if (len(s.only) == 0 || matches(ph.name, s.only)) && !matches(ph.name, s.skip) {
+			out = append(out, ph)
+		}
+	}
+	return out, nil
 }

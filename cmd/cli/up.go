@@ -25,6 +25,7 @@ func newUp(env Env) *cobra.Command {
 	var f stateFlags
 	var replace bool
 	var parallel int
+	var sel phaseSelection
 	cmd := &cobra.Command{
 		Use:   "up FILE",
 		Short: "Create the cluster's nodes and wait until each answers SSH",
@@ -40,16 +41,17 @@ func newUp(env Env) *cobra.Command {
 				return err
 			}
 			defer cl.cleanup()
-			return up(cmd.Context(), env, cl, replace, parallel)
+			return up(cmd.Context(), env, cl, args[0], replace, parallel, sel)
 		},
 	}
 	f.register(cmd)
 	cmd.Flags().BoolVar(&replace, "replace", false, "recreate nodes whose definition drifted from the spec")
 	cmd.Flags().IntVar(&parallel, "parallel", 4, "how many nodes to work on at once")
+	sel.register(cmd)
 	return cmd
 }
 
-func up(ctx context.Context, env Env, cl *cluster, replace bool, parallel int) error {
+func up(ctx context.Context, env Env, cl *cluster, specPath string, replace bool, parallel int, sel phaseSelection) error {
 	c := cl.spec.Cluster
 	conn, err := connect(ctx, env, c.Hypervisor.URI)
 	if err != nil {
@@ -87,6 +89,11 @@ func up(ctx context.Context, env Env, cl *cluster, replace bool, parallel int) e
 		w.ConsoleTail = func(n plan.Node) string { return virt.FileTail(plan.ConsoleLog(host, n), 25) }
 	}
 	drift := func(ctx context.Context) error { _, err := p.CheckDrift(ctx); return err }
+	b, err := newBootstrapper(env, cl, specPath, parallel)
+	if err != nil {
+		return err
+	}
+	defer b.closer()
 	// Everything `up` does, in order.
 	phases := []phase{
 		{"provision/network", p.EnsureNetwork},
@@ -98,6 +105,10 @@ func up(ctx context.Context, env Env, cl *cluster, replace bool, parallel int) e
 		{"provision/domains", p.EnsureDomains},
 		{"provision/start", p.Start},
 		{"provision/ssh", func(ctx context.Context) error { return w.Wait(ctx, cl.nodes) }},
+	}
+	phases = append(phases, b.phases()...)
+	if phases, err = sel.apply(phases); err != nil {
+		return err
 	}
 	if err := runPhases(ctx, env.Stderr, phases); err != nil {
 		return err

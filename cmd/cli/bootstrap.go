@@ -1,0 +1,232 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kprov/kprov/bootstrap/kubeadm"
+	"github.com/kprov/kprov/bootstrap/kubeadmrun"
+	"github.com/kprov/kprov/bootstrap/prepare"
+	"github.com/kprov/kprov/bootstrap/remote"
+	"github.com/kprov/kprov/provision/plan"
+	"github.com/kprov/kprov/provision/spec"
+	"github.com/kprov/kprov/provision/state"
+)
+
+// bootstrapper turns SSH-ready nodes into a kubeadm cluster.
+type bootstrapper struct {
+	env      Env
+	cl       *cluster
+	engine   *remote.Engine
+	nodes    map[string]*remote.Node
+	all      []*remote.Node
+	parallel int
+	closer   func()
+	mu       sync.Mutex
+}
+
+// newBootstrapper opens the SSH engine on the cluster's nodes: pinned host
+// keys, the state folder's key or the spec's (and ssh-agent), the spec's
+// bastion, logs in the state folder.
+func newBootstrapper(env Env, cl *cluster, specPath string, parallel int) (*bootstrapper, error) {
+	c := cl.spec.Cluster
+	cfg, closeAuth, err := remote.ClusterConfig(c, filepath.Dir(specPath), cl.dir, cl.secrets, env.Lookup("SSH_AUTH_SOCK"))
+	if err != nil {
+		return nil, err
+	}
+	targets, err := remote.Targets(cl.nodes, cl.secrets)
+	if err != nil {
+		closeAuth()
+		return nil, err
+	}
+	b := &bootstrapper{env: env, cl: cl, engine: remote.New(cfg), nodes: map[string]*remote.Node{}, parallel: parallel}
+	b.closer = func() { b.engine.Close(); closeAuth() }
+	for _, t := range targets {
+		n, err := b.engine.Node(t)
+		if err != nil {
+			b.closer()
+			return nil, err
+		}
+		b.nodes[t.Name] = n
+		b.all = append(b.all, n)
+	}
+	return b, nil
+}
+
+func (b *bootstrapper) logf(format string, args ...any) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	fmt.Fprintf(b.env.Stderr, "  "+format+"\n", args...)
+}
+
+// phases are the bootstrap steps of `up`, in order.
+func (b *bootstrapper) phases() []phase {
+	return []phase{
+		{"bootstrap/prepare", b.prepare},
+		{"bootstrap/etcd-disk", b.etcdDisk},
+		{"kubeadm/init", b.init},
+		{"kubeadm/kubeconfig", b.kubeconfig},
+		{"kubeadm/join", b.join},
+	}
+}
+
+func (b *bootstrapper) prepare(ctx context.Context) error {
+	c := b.cl.spec.Cluster
+	return remote.Each(ctx, b.all, b.parallel, func(ctx context.Context, n *remote.Node) error {
+		r, err := prepare.Node(ctx, n, c)
+		if len(r.Changed) > 0 {
+			b.logf("%s: %s", n.Name(), strings.Join(r.Changed, "; "))
+		}
+		return err
+	})
+}
+
+func (b *bootstrapper) controlPlanes() []*remote.Node {
+	var out []*remote.Node
+	for _, n := range b.cl.nodes {
+		if n.Role == spec.RoleControlPlane {
+			out = append(out, b.nodes[n.Name])
+		}
+	}
+	return out
+}
+
+// etcdDisk measures each control plane's fdatasync p99 and applies the
+// spec's policy: enforce refuses a slow disk, warn reports it.
+func (b *bootstrapper) etcdDisk(ctx context.Context) error {
+	policy := b.cl.spec.Cluster.Etcd.DiskCheck
+	if policy == "off" {
+		return nil
+	}
+	return remote.Each(ctx, b.controlPlanes(), b.parallel, func(ctx context.Context, n *remote.Node) error {
+		p99, err := prepare.EtcdDisk(ctx, n)
+		if err != nil {
+			return err
+		}
+		if p99 < prepare.EtcdLimit {
+			b.logf("%s: fdatasync p99 %s (etcd needs under %s)", n.Name(), p99.Round(time.Microsecond), prepare.EtcdLimit)
+			return nil
+		}
+		e := &prepare.EtcdDiskError{Node: n.Name(), P99: p99}
+		if policy == "warn" {
+			b.logf("warning: %v", e)
+			return nil
+		}
+		return e
+	})
+}
+
+func (b *bootstrapper) input() kubeadm.Input {
+	return kubeadm.Input{Cluster: b.cl.spec.Cluster, Nodes: b.cl.nodes, Secrets: b.cl.secrets}
+}
+
+func (b *bootstrapper) first() (*remote.Node, error) {
+	n, ok := plan.FirstControlPlane(b.cl.nodes)
+	if !ok {
+		return nil, fmt.Errorf("no control-plane node")
+	}
+	return b.nodes[n.Name], nil
+}
+
+// init runs kubeadm init on the first control plane with kprov's CA.
+func (b *bootstrapper) init(ctx context.Context) error {
+	cp, err := b.first()
+	if err != nil {
+		return err
+	}
+	cfg, err := kubeadm.InitConfig(b.input())
+	if err != nil {
+		return err
+	}
+	if placed, err := kubeadmrun.PlaceCA(ctx, cp, b.cl.secrets); err != nil {
+		return err
+	} else if placed {
+		b.logf("%s: cluster CA placed", cp.Name())
+	}
+	did, err := kubeadmrun.Init(ctx, cp, cfg)
+	if did {
+		b.logf("%s: kubeadm init done", cp.Name())
+	}
+	return err
+}
+
+// kubeconfig fetches the admin kubeconfig into the state folder (0600).
+func (b *bootstrapper) kubeconfig(ctx context.Context) error {
+	cp, err := b.first()
+	if err != nil {
+		return err
+	}
+	data, err := cp.Download(ctx, kubeadmrun.AdminConf)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(b.cl.dir, state.KubeconfigFile)
+	if have, err := os.ReadFile(path); err == nil && string(have) == string(data) {
+		return nil
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		return err
+	}
+	b.logf("admin kubeconfig saved to %s (kprov kubeconfig prints or merges it)", path)
+	return nil
+}
+
+// join joins the other control planes one at a time (etcd grows one
+// member at a time), then every worker at once.
+func (b *bootstrapper) join(ctx context.Context) error {
+	cp, err := b.first()
+	if err != nil {
+		return err
+	}
+	if made, err := kubeadmrun.EnsureToken(ctx, cp, b.cl.secrets.BootstrapToken); err != nil {
+		return err
+	} else if made {
+		b.logf("%s: bootstrap token re-created (the old one expired)", cp.Name())
+	}
+	// Planned one at a time: kubeadm's scheme is not safe for concurrent use.
+	cfgs := map[string][]byte{}
+	for _, pn := range b.cl.nodes {
+		if b.nodes[pn.Name] == cp {
+			continue
+		}
+		if cfgs[pn.Name], err = kubeadm.JoinConfig(b.input(), pn); err != nil {
+			return err
+		}
+	}
+	joinOne := func(ctx context.Context, n *remote.Node) error {
+		pn := b.planned(n.Name())
+		did, err := kubeadmrun.Join(ctx, n, cfgs[n.Name()])
+		if did {
+			b.logf("%s: joined as %s", n.Name(), pn.Role)
+		}
+		return err
+	}
+	var workers []*remote.Node
+	for _, pn := range b.cl.nodes {
+		n := b.nodes[pn.Name]
+		switch {
+		case n == cp:
+		case pn.Role == spec.RoleControlPlane:
+			if err := joinOne(ctx, n); err != nil {
+				return err
+			}
+		default:
+			workers = append(workers, n)
+		}
+	}
+	return remote.Each(ctx, workers, b.parallel, joinOne)
+}
+
+func (b *bootstrapper) planned(name string) plan.Node {
+	for _, n := range b.cl.nodes {
+		if n.Name == name {
+			return n
+		}
+	}
+	return plan.Node{}
+}

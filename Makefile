@@ -9,7 +9,7 @@ ORACLES := v1.21.14 v1.30.14 v1.37.2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all build demo test test-short bench update lint deps oracles clean
-.PHONY: lab lab-deps lab-image lab-daemons lab-status lab-down
+.PHONY: lab lab-deps lab-image lab-daemons lab-mirror lab-status lab-down
 
 all: build
 
@@ -82,10 +82,20 @@ lab-image: lab-deps
 lab-daemons: lab-deps
 	$(SUDO) $(LAB) up
 
+# Static kubeadm, kubelet and kubectl of the lab's version, built from the Go
+# module proxy (cached; kubelet takes minutes the first time), served with
+# dl.k8s.io's layout on the lab network's gateway inside the namespace
+# (examples/lab.hcl's artifacts.mirror).
+MIRROR := provision/lab/mirror.sh
+lab-mirror: lab-daemons
+	$(SUDO) $(MIRROR) build
+	$(SUDO) $(MIRROR) serve
+
 lab-status:
 	$(SUDO) $(LAB) status
+	-$(SUDO) $(MIRROR) status
 
-lab: build lab-image lab-daemons
+lab: build lab-image lab-daemons lab-mirror
 	$(SUDO) $(LAB) exec $(BIN) up $(LAB_SPEC)
 	$(SUDO) $(LAB) exec $(BIN) status $(LAB_SPEC)
 
@@ -94,4 +104,5 @@ lab-down: build
 	@if $(SUDO) $(LAB) status >/dev/null 2>&1; then \
 		$(SUDO) $(LAB) exec $(BIN) down $(LAB_SPEC); \
 	else echo "lab daemons are down: nothing for kprov down to remove"; fi
+	$(SUDO) $(MIRROR) stop
 	$(SUDO) $(LAB) down

@@ -53,4 +53,11 @@ cluster "lab" {
     # disk, but do not stop the lab for it.
     disk_check = "warn"
   }
+
+  artifacts {
+    # The lab's mirror (provision/lab/mirror.sh): kubeadm, kubelet and
+    # kubectl built from the Go module proxy, served with dl.k8s.io's layout
+    # on the lab network's gateway, inside the lab's network namespace.
+    mirror = "http://10.77.0.1:8080"
+  }
 }

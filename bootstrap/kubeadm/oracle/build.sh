@@ -1,13 +1,26 @@
 #!/usr/bin/env bash
-# Builds the real kubeadm VERSION from the Go module proxy into OUT (default:
-# the kprov cache), to judge kprov's rendered configurations with
-# `kubeadm init --dry-run --config`. Cached: a second call is a no-op.
+# build.sh VERSION [OUT] [CMD]: builds the real CMD (kubeadm, the default;
+# kubelet or kubectl) of Kubernetes VERSION from the Go module proxy into OUT
+# (default: the kprov cache, CMD-VERSION). kubeadm judges kprov's rendered
+# configurations with `kubeadm init --dry-run --config`; the lab mirror
+# (provision/lab/mirror.sh) serves all three to the nodes. Cached: a second
+# call is a no-op. CGO_ENABLED=0 in the environment builds a static binary,
+# and then a cached binary counts only if it was built that way too.
 set -euo pipefail
-version=${1:?usage: build.sh v1.X.Y [OUT]}
+version=${1:?usage: build.sh v1.X.Y [OUT] [kubeadm|kubelet|kubectl]}
+cmd=${3:-kubeadm}
+case $cmd in kubeadm | kubelet | kubectl) ;; *) echo "build.sh: unknown command $cmd: kubeadm, kubelet or kubectl" >&2; exit 2 ;; esac
 cache=${KPROV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kprov}
-out=${2:-$cache/kubeadm-$version}
+out=${2:-$cache/$cmd-$version}
 # The version string is stamped by -ldflags; the build info is the truth.
-built() { [ -x "$out" ] && go version -m "$out" 2>/dev/null | grep -qE "^\s+mod\s+k8s.io/kubernetes\s+$version\s"; }
+built() {
+  [ -x "$out" ] || return 1
+  local info
+  info=$(go version -m "$out" 2>/dev/null) || return 1
+  grep -qE "^\s+path\s+k8s.io/kubernetes/cmd/$cmd$" <<<"$info" || return 1
+  grep -qE "^\s+mod\s+k8s.io/kubernetes\s+$version\s" <<<"$info" || return 1
+  [ -z "${CGO_ENABLED:-}" ] || grep -qE "^\s+build\s+CGO_ENABLED=$CGO_ENABLED$" <<<"$info"
+}
 if built; then echo "$out"; exit 0; fi
 # One build per output at a time: a second caller waits, then reuses it.
 mkdir -p "$(dirname "$out")"
@@ -18,7 +31,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 mod=$(mktemp -d)
 trap 'rm -rf "$mod"' EXIT
 {
-  echo "module kprov.invalid/kubeadm-oracle"
+  echo "module kprov.invalid/k8s-build"
   echo
   echo "go 1.21"
   echo
@@ -26,12 +39,12 @@ trap 'rm -rf "$mod"' EXIT
   echo
   "$here/replaces.sh" "$version"
 } > "$mod/go.mod"
-cat > "$mod/tools.go" <<'GO'
+cat > "$mod/tools.go" <<GO
 //go:build tools
 
 package tools
 
-import _ "k8s.io/kubernetes/cmd/kubeadm"
+import _ "k8s.io/kubernetes/cmd/$cmd"
 GO
 (
   cd "$mod"
@@ -48,7 +61,7 @@ GO
   fi
   GOFLAGS=-mod=mod go build -trimpath -o "$out.tmp" \
     -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(echo "$version" | cut -d. -f2)" \
-    k8s.io/kubernetes/cmd/kubeadm
+    "k8s.io/kubernetes/cmd/$cmd"
 )
 mv "$out.tmp" "$out"
 echo "$out"

@@ -1,0 +1,160 @@
+package binaries
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsimple"
+	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// LockFile is the lock's name, next to the spec, like Terraform's
+// .terraform.lock.hcl.
+const LockFile = "kprov.lock.hcl"
+
+// LockPath is the lock file of the spec at specPath.
+func LockPath(specPath string) string { return filepath.Join(filepath.Dir(specPath), LockFile) }
+
+const lockHeader = `# kprov.lock.hcl: the sha256 of every artifact kprov downloads or reads for
+# the specs in this folder. Written by kprov on first use and checked on every
+# run after; commit it. kprov --locked refuses anything not recorded here.
+
+`
+
+// Entry is one locked artifact: its kind, where it is read from, its sum.
+// An artifact is identified by name and source together, so specs that
+// share a folder (and the lock) but differ in versions do not collide.
+type Entry struct {
+	Name   string `hcl:"name,label"`
+	Source string `hcl:"source"`
+	SHA256 string `hcl:"sha256"`
+
+	DefRange hcl.Range `hcl:",def_range"`
+}
+
+func (e Entry) key() string { return e.Name + "\x00" + e.Source }
+
+// Lock is the content of a lock file.
+type Lock struct {
+	entries map[string]Entry
+}
+
+// NewLock returns a lock holding entries.
+func NewLock(entries ...Entry) *Lock {
+	l := &Lock{entries: map[string]Entry{}}
+	for _, e := range entries {
+		l.Set(e)
+	}
+	return l
+}
+
+// LoadLock reads the lock at path; a missing file is an empty lock.
+func LoadLock(path string) (*Lock, error) {
+	src, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return NewLock(), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return ParseLock(path, src)
+}
+
+// ParseLock decodes a lock file's source; filename is used in errors.
+func ParseLock(filename string, src []byte) (*Lock, error) {
+	var f struct {
+		Entries []Entry `hcl:"artifact,block"`
+	}
+	if err := hclsimple.Decode(filename, src, nil, &f); err != nil {
+		return nil, fmt.Errorf("read the lock: %w", err)
+	}
+	l := NewLock()
+	for _, e := range f.Entries {
+		if !IsSum(e.SHA256) {
+			return nil, fmt.Errorf("%s: %s (%s): %q is not a lowercase hex sha256; fix or delete the entry", e.DefRange, e.Name, e.Source, e.SHA256)
+		}
+		if first, dup := l.entries[e.key()]; dup {
+			return nil, fmt.Errorf("%s: %s (%s) is locked twice, first at %s; delete one", e.DefRange, e.Name, e.Source, first.DefRange)
+		}
+		l.entries[e.key()] = e
+	}
+	return l, nil
+}
+
+// Get returns the entry of name and source.
+func (l *Lock) Get(name, source string) (Entry, bool) {
+	e, ok := l.entries[Entry{Name: name, Source: source}.key()]
+	return e, ok
+}
+
+// Set records e, replacing the entry of the same name and source.
+func (l *Lock) Set(e Entry) {
+	e.DefRange = hcl.Range{}
+	l.entries[e.key()] = e
+}
+
+// Entries lists the entries sorted by name, then source.
+func (l *Lock) Entries() []Entry {
+	out := make([]Entry, 0, len(l.entries))
+	for _, e := range l.entries {
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Name != out[j].Name {
+			return out[i].Name < out[j].Name
+		}
+		return out[i].Source < out[j].Source
+	})
+	return out
+}
+
+// Bytes is the lock file's text: a header, then one block per entry in
+// Entries order, formatted by hclwrite; the same lock gives the same bytes.
+func (l *Lock) Bytes() []byte {
+	f := hclwrite.NewEmptyFile()
+	body := f.Body()
+	for i, e := range l.Entries() {
+		if i > 0 {
+			body.AppendNewline()
+		}
+		b := body.AppendNewBlock("artifact", []string{e.Name}).Body()
+		b.SetAttributeValue("source", cty.StringVal(e.Source))
+		b.SetAttributeValue("sha256", cty.StringVal(e.SHA256))
+	}
+	return append([]byte(lockHeader), hclwrite.Format(f.Bytes())...)
+}
+
+// Write writes the lock to path through a temporary file and a rename; it
+// leaves an unchanged file alone.
+func (l *Lock) Write(path string) error {
+	data := l.Bytes()
+	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
+		return nil
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+LockFile+".*")
+	if err != nil {
+		return fmt.Errorf("write the lock: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write the lock: %w", err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write the lock: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write the lock: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write the lock: %w", err)
+	}
+	return nil
+}

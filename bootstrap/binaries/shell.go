@@ -1,0 +1,107 @@
+package binaries
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/kprov/kprov/templates"
+)
+
+// plain matches words the shell reads literally, which need no quotes.
+var plain = regexp.MustCompile(`^[A-Za-z0-9_@%+:,./-]+$`)
+
+// Quote returns s as one POSIX shell word: unchanged when every byte is
+// literal to the shell, else in single quotes, where each embedded quote
+// closes the quoting, is escaped with a backslash and reopens it.
+// A shell argument cannot hold NUL; Install refuses such values.
+func Quote(s string) string {
+	if plain.MatchString(s) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// Bounds of one download: curl gives up on a connection after 10 s and on a
+// transfer after 10 minutes, and retries transient failures 5 times.
+const curlFlags = "--fail --silent --show-error --location --globoff --proto '=http,https' --proto-redir '=http,https' " +
+	"--retry 5 --retry-delay 2 --retry-connrefused --connect-timeout 10 --max-time 600"
+
+// Install is the command that puts b on a node with sha256 sum. It looks
+// first: a file at b.Path with that sum is left alone. Otherwise it
+// downloads to a temporary name in the same folder, checks the sum, makes
+// it executable and renames it into place, so a node never has a partial
+// or unverified binary at b.Path. Safe to repeat; POSIX sh.
+func Install(b Binary, sum string) (string, error) {
+	if !IsSum(sum) {
+		return "", fmt.Errorf("install %s: %q is not a lowercase hex sha256", b.Name, sum)
+	}
+	for _, v := range []string{b.Name, b.URL, b.Path} {
+		if v == "" || strings.ContainsRune(v, 0) {
+			return "", fmt.Errorf("install %s: empty value or NUL byte in %q", b.Name, v)
+		}
+	}
+	dir := b.Path[:strings.LastIndexByte(b.Path, '/')+1]
+	if dir == "" || !strings.HasPrefix(b.Path, "/") {
+		return "", fmt.Errorf("install %s: %q is not an absolute path", b.Name, b.Path)
+	}
+	var s strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&s, format+"\n", args...) }
+	w("set -eu")
+	w("name=%s dst=%s url=%s sum=%s", Quote(b.Name), Quote(b.Path), Quote(b.URL), sum)
+	w(`if [ -f "$dst" ] && [ -x "$dst" ] && printf '%%s  %%s\n' "$sum" "$dst" | sha256sum --check --status; then`)
+	w(`	echo "$name: $dst has sha256 $sum"`)
+	w(`else`)
+	w(`	tmp=$(mktemp %s)`, Quote(dir+"."+b.Name+".XXXXXXXX"))
+	w(`	trap 'rm -f "$tmp"' EXIT`)
+	w(`	trap 'rm -f "$tmp"; exit 1' HUP INT TERM`)
+	w(`	curl %s --output "$tmp" "$url"`, curlFlags)
+	w(`	if ! printf '%%s  %%s\n' "$sum" "$tmp" | sha256sum --check --status; then`)
+	w(`		echo "$name: $url has sha256 $(sha256sum <"$tmp" | cut -d' ' -f1), want $sum" >&2`)
+	w(`		exit 1`)
+	w(`	fi`)
+	w(`	chmod 0755 "$tmp"`)
+	w(`	mv -f "$tmp" "$dst"`)
+	w(`	trap - EXIT HUP INT TERM`)
+	w(`	echo "$name: installed $dst from $url"`)
+	w(`fi`)
+	return s.String(), nil
+}
+
+// File is a file written onto a node.
+type File struct {
+	Path    string
+	Mode    uint32
+	Content []byte
+}
+
+// Paths of the kubelet's systemd unit and kubeadm's drop-in, where the
+// upstream packages put them.
+const (
+	KubeletUnit   = "/usr/lib/systemd/system/kubelet.service"
+	KubeadmDropIn = "/usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf"
+	// KubeletEnv is the drop-in's file of extra kubelet flags on Debian.
+	KubeletEnv = "/etc/default/kubelet"
+)
+
+// Units are the kubelet's systemd unit and kubeadm's drop-in for it, as the
+// upstream packages ship them, running the kubelet from BinDir.
+func Units() ([]File, error) {
+	data := struct{ BinDir, EnvironmentFile string }{BinDir, KubeletEnv}
+	var out []File
+	for _, f := range []struct{ path, tmpl string }{
+		{KubeletUnit, "kubelet.service.tmpl"},
+		{KubeadmDropIn, "10-kubeadm.conf.tmpl"},
+	} {
+		content, err := templates.Render(f.tmpl, data)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, File{Path: f.path, Mode: 0o644, Content: content})
+	}
+	return out, nil
+}
+
+// EnableKubelet makes systemd read the units and start the kubelet at boot;
+// kubeadm init or join starts it. Safe to repeat.
+const EnableKubelet = "systemctl daemon-reload && systemctl enable kubelet.service"

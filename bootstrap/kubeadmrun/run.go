@@ -42,10 +42,22 @@ func PlaceCA(ctx context.Context, h remote.Host, s *state.Secrets) (bool, error)
 	if have != "" {
 		return false, fmt.Errorf("node %s already has another cluster CA in %s; it belongs to another cluster: rebuild the node (kprov up --replace)", h.Name(), CACert)
 	}
+	if _, err := h.Run(ctx, "mkdir -p /etc/kubernetes/pki"); err != nil {
+		return false, err
+	}
 	if err := h.Upload(ctx, CACert, s.CACert, 0o644); err != nil {
 		return false, err
 	}
 	return true, h.Upload(ctx, CAKey, s.CAKey, 0o600)
+}
+
+// upload writes a kubeadm configuration (it holds join credentials) 0600
+// into ConfigDir.
+func upload(ctx context.Context, h remote.Host, path string, cfg []byte) error {
+	if _, err := h.Run(ctx, "mkdir -p -m 0700 "+ConfigDir); err != nil {
+		return err
+	}
+	return h.Upload(ctx, path, cfg, 0o600)
 }
 
 // Init runs kubeadm init on the first control plane unless it already ran
@@ -56,7 +68,7 @@ func Init(ctx context.Context, h remote.Host, cfg []byte) (bool, error) {
 	if err != nil || done {
 		return false, err
 	}
-	if err := h.Upload(ctx, InitConfig, cfg, 0o600); err != nil {
+	if err := upload(ctx, h, InitConfig, cfg); err != nil {
 		return false, err
 	}
 	_, err = h.Run(ctx, "kubeadm init --config "+InitConfig+" --upload-certs")
@@ -65,7 +77,7 @@ func Init(ctx context.Context, h remote.Host, cfg []byte) (bool, error) {
 
 // DryRun has kubeadm check cfg on the node without changing it.
 func DryRun(ctx context.Context, h remote.Host, cfg []byte) (string, error) {
-	if err := h.Upload(ctx, InitConfig, cfg, 0o600); err != nil {
+	if err := upload(ctx, h, InitConfig, cfg); err != nil {
 		return "", err
 	}
 	return h.Run(ctx, "kubeadm init --dry-run --ignore-preflight-errors=all --config "+InitConfig)
@@ -97,7 +109,7 @@ func Join(ctx context.Context, h remote.Host, cfg []byte) (bool, error) {
 	if err != nil || done {
 		return false, err
 	}
-	if err := h.Upload(ctx, JoinConfig, cfg, 0o600); err != nil {
+	if err := upload(ctx, h, JoinConfig, cfg); err != nil {
 		return false, err
 	}
 	_, err = h.Run(ctx, "kubeadm join --config "+JoinConfig)

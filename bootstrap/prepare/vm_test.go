@@ -164,7 +164,7 @@ func TestKubeadmDryRunOnNode(t *testing.T) {
 	if err != nil {
 		t.Fatalf("kubeadm init --dry-run on the node: %v", err)
 	}
-	for _, want := range []string{"[dryrun]", "Using existing \"ca\" certificate authority", "Your Kubernetes control-plane has initialized successfully"} {
+	for _, want := range []string{"[dryrun]", "Using existing ca certificate authority", "Your Kubernetes control-plane has initialized successfully"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("dry-run output lacks %q:\n%s", want, out)
 		}

@@ -3,12 +3,15 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
+	pathpkg "path"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/kprov/kprov/bootstrap/binaries"
 	"github.com/kprov/kprov/bootstrap/kubeadm"
 	"github.com/kprov/kprov/bootstrap/kubeadmrun"
 	"github.com/kprov/kprov/bootstrap/prepare"
@@ -22,6 +25,11 @@ import (
 type bootstrapper struct {
 	env      Env
 	cl       *cluster
+	specPath string
+	// locked refuses any artifact whose sha256 is not in kprov.lock.hcl.
+	locked bool
+	// imageSum is the base image's sha256, known after provision/image.
+	imageSum func() string
 	engine   *remote.Engine
 	nodes    map[string]*remote.Node
 	all      []*remote.Node
@@ -44,7 +52,7 @@ func newBootstrapper(env Env, cl *cluster, specPath string, parallel int) (*boot
 		closeAuth()
 		return nil, err
 	}
-	b := &bootstrapper{env: env, cl: cl, engine: remote.New(cfg), nodes: map[string]*remote.Node{}, parallel: parallel}
+	b := &bootstrapper{env: env, cl: cl, specPath: specPath, engine: remote.New(cfg), nodes: map[string]*remote.Node{}, parallel: parallel}
 	b.closer = func() { b.engine.Close(); closeAuth() }
 	for _, t := range targets {
 		n, err := b.engine.Node(t)
@@ -69,6 +77,7 @@ func (b *bootstrapper) phases() []phase {
 	return []phase{
 		{"bootstrap/prepare", b.prepare},
 		{"bootstrap/etcd-disk", b.etcdDisk},
+		{"bootstrap/binaries", b.binaries},
 		{"kubeadm/init", b.init},
 		{"kubeadm/kubeconfig", b.kubeconfig},
 		{"kubeadm/join", b.join},
@@ -229,4 +238,93 @@ func (b *bootstrapper) planned(name string) plan.Node {
 		}
 	}
 	return plan.Node{}
+}
+
+// binaries pins the sha256 of the image and of kubeadm, kubelet and
+// kubectl in kprov.lock.hcl (or, with --locked, refuses any change), then
+// installs the binaries and the kubelet's units on every node, each
+// checked against its pin before it is used.
+func (b *bootstrapper) binaries(ctx context.Context) error {
+	c := b.cl.spec.Cluster
+	path := binaries.LockPath(b.specPath)
+	lock, err := binaries.LoadLock(path)
+	if err != nil {
+		return err
+	}
+	pins := binaries.Expect(binaries.Pins(c), lock)
+	if sum := b.imageSum(); sum != "" {
+		for i := range pins {
+			if pins[i].Name == "image" && pins[i].SHA256 == "" {
+				pins[i].SHA256, pins[i].Origin = sum, binaries.FromContent
+			}
+		}
+	}
+	if pins, err = binaries.Resolve(ctx, binaries.HTTPFetcher{}, pins); err != nil {
+		return err
+	}
+	// Manifests are pinned when the addons read them; the rest now.
+	var known []binaries.Pin
+	for _, p := range pins {
+		if p.SHA256 != "" {
+			known = append(known, p)
+		}
+	}
+	mode := binaries.Record
+	if b.locked {
+		mode = binaries.Locked
+	}
+	drift, err := binaries.Sync(path, known, mode)
+	if err != nil {
+		return err
+	}
+	for _, d := range drift {
+		b.logf("%s: %s", path, d)
+	}
+	cmds, err := binaries.Commands(c, pins)
+	if err != nil {
+		return err
+	}
+	units, err := binaries.Units()
+	if err != nil {
+		return err
+	}
+	return remote.Each(ctx, b.all, b.parallel, func(ctx context.Context, n *remote.Node) error {
+		for _, cmd := range cmds {
+			out, err := n.Run(ctx, cmd)
+			if err != nil {
+				return err
+			}
+			if strings.Contains(out, "installed") {
+				b.logf("%s: %s", n.Name(), strings.TrimSpace(out))
+			}
+		}
+		changed := false
+		for _, u := range units {
+			have, err := n.Run(ctx, "cat "+remote.Quote(u.Path)+" 2>/dev/null || true")
+			if err != nil {
+				return err
+			}
+			if have == string(u.Content) {
+				continue
+			}
+			if _, err := n.Run(ctx, "mkdir -p "+remote.Quote(pathpkg.Dir(u.Path))); err != nil {
+				return err
+			}
+			if err := n.Upload(ctx, u.Path, u.Content, fs.FileMode(u.Mode)); err != nil {
+				return err
+			}
+			changed = true
+		}
+		enabled, err := n.Run(ctx, "systemctl is-enabled kubelet.service 2>/dev/null || true")
+		if err != nil {
+			return err
+		}
+		if changed || strings.TrimSpace(enabled) != "enabled" {
+			if _, err := n.Run(ctx, binaries.EnableKubelet); err != nil {
+				return err
+			}
+			b.logf("%s: kubelet unit installed and enabled", n.Name())
+		}
+		return nil
+	})
 }

@@ -26,6 +26,7 @@ func newUp(env Env) *cobra.Command {
 	var replace bool
 	var parallel int
 	var sel phaseSelection
+	var locked bool
 	cmd := &cobra.Command{
 		Use:   "up FILE",
 		Short: "Create the cluster's nodes and wait until each answers SSH",
@@ -41,17 +42,18 @@ func newUp(env Env) *cobra.Command {
 				return err
 			}
 			defer cl.cleanup()
-			return up(cmd.Context(), env, cl, args[0], replace, parallel, sel)
+			return up(cmd.Context(), env, cl, args[0], replace, locked, parallel, sel)
 		},
 	}
 	f.register(cmd)
 	cmd.Flags().BoolVar(&replace, "replace", false, "recreate nodes whose definition drifted from the spec")
 	cmd.Flags().IntVar(&parallel, "parallel", 4, "how many nodes to work on at once")
+	cmd.Flags().BoolVar(&locked, "locked", false, "refuse any image or binary whose sha256 is not the one kprov.lock.hcl pins (reproducible staging builds)")
 	sel.register(cmd)
 	return cmd
 }
 
-func up(ctx context.Context, env Env, cl *cluster, specPath string, replace bool, parallel int, sel phaseSelection) error {
+func up(ctx context.Context, env Env, cl *cluster, specPath string, replace, locked bool, parallel int, sel phaseSelection) error {
 	c := cl.spec.Cluster
 	conn, err := connect(ctx, env, c.Hypervisor.URI)
 	if err != nil {
@@ -94,6 +96,8 @@ func up(ctx context.Context, env Env, cl *cluster, specPath string, replace bool
 		return err
 	}
 	defer b.closer()
+	b.locked = locked
+	b.imageSum = func() string { return p.ImageSHA256 }
 	// Everything `up` does, in order.
 	phases := []phase{
 		{"provision/network", p.EnsureNetwork},

@@ -28,6 +28,8 @@ type Provisioner struct {
 	Seeds map[string][]byte
 	// Image opens the base image and tells its size and sha256.
 	Image ImageSource
+	// ImageSHA256 is the base image's sha256, once EnsureImage hashed it.
+	ImageSHA256 string
 	// Replace recreates nodes whose definition drifted from the spec.
 	Replace bool
 	// Parallel bounds how many nodes are worked on at once.

@@ -93,6 +93,7 @@ func (p *Provisioner) EnsureImage(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	p.ImageSHA256 = sum
 	pool, err := p.pool()
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -41,7 +42,26 @@ func Main(m *testing.M) {
 	os.Exit(inLab())
 }
 
+// lockFile serialises test packages that need the lab: only one libvirtd
+// can run on a machine, and go test runs packages in parallel.
+const lockFile = "/run/kprov-labtest.lock"
+
 func inLab() int {
+	lock, err := os.OpenFile(lockFile, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	return inLabLocked()
+}
+
+func inLabLocked() int {
 	ns := fmt.Sprintf("kprov-test-%d", os.Getpid())
 	root, err := repoRoot()
 	if err != nil {

@@ -1,0 +1,125 @@
+package kubeadmrun
+
+import (
+	"context"
+	"io/fs"
+	"strings"
+	"testing"
+
+	"github.com/kprov/kprov/provision/state"
+)
+
+// fakeNode is a node as a map of files and a record of commands; it runs
+// the few shell forms this package uses. Real nodes are covered by the
+// dry run in bootstrap/prepare's VM tests.
+type fakeNode struct {
+	files    map[string]string
+	ran      []string
+	tokens   string
+	uploaded map[string]fs.FileMode
+}
+
+func newFake() *fakeNode {
+	return &fakeNode{files: map[string]string{}, uploaded: map[string]fs.FileMode{}}
+}
+
+func (f *fakeNode) Name() string { return "cp-1" }
+
+func (f *fakeNode) Run(_ context.Context, cmd string) (string, error) {
+	f.ran = append(f.ran, cmd)
+	switch {
+	case strings.HasPrefix(cmd, "test -e "):
+		path := strings.Fields(cmd)[2]
+		if _, ok := f.files[strings.Trim(path, "'")]; ok {
+			return "yes\n", nil
+		}
+		return "no\n", nil
+	case strings.HasPrefix(cmd, "cat "):
+		return f.files[strings.Fields(cmd)[1]], nil
+	case strings.HasPrefix(cmd, "kubeadm token list"):
+		return f.tokens, nil
+	}
+	return "", nil
+}
+
+func (f *fakeNode) Upload(_ context.Context, path string, data []byte, mode fs.FileMode) error {
+	f.files[path] = string(data)
+	f.uploaded[path] = mode
+	return nil
+}
+
+func (f *fakeNode) Download(_ context.Context, path string) ([]byte, error) {
+	return []byte(f.files[path]), nil
+}
+
+func ran(f *fakeNode, prefix string) int {
+	n := 0
+	for _, c := range f.ran {
+		if strings.HasPrefix(c, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+func TestInitOnceWithSecretConfig(t *testing.T) {
+	f := newFake()
+	ctx := context.Background()
+	did, err := Init(ctx, f, []byte("cfg with token"))
+	if err != nil || !did || ran(f, "kubeadm init --config "+InitConfig+" --upload-certs") != 1 {
+		t.Fatalf("first init: %v %v %v", did, err, f.ran)
+	}
+	if f.uploaded[InitConfig] != 0o600 {
+		t.Errorf("init config mode %v, want 0600", f.uploaded[InitConfig])
+	}
+	f.files[AdminConf] = "admin"
+	did, err = Init(ctx, f, []byte("cfg with token"))
+	if err != nil || did || ran(f, "kubeadm init") != 1 {
+		t.Errorf("an initialised node was initialised again: %v %v", did, err)
+	}
+}
+
+func TestJoinOnce(t *testing.T) {
+	f := newFake()
+	ctx := context.Background()
+	if did, err := Join(ctx, f, []byte("join")); err != nil || !did {
+		t.Fatalf("join: %v %v", did, err)
+	}
+	f.files[KubeletConf] = "kubelet"
+	if did, err := Join(ctx, f, []byte("join")); err != nil || did || ran(f, "kubeadm join") != 1 {
+		t.Errorf("a joined node joined again: %v %v", did, err)
+	}
+}
+
+func TestPlaceCA(t *testing.T) {
+	f := newFake()
+	s := &state.Secrets{CACert: []byte("CERT"), CAKey: []byte("KEY")}
+	ctx := context.Background()
+	if placed, err := PlaceCA(ctx, f, s); err != nil || !placed || f.uploaded[CAKey] != 0o600 || f.files[CACert] != "CERT" {
+		t.Fatalf("place: %v %v %v", placed, err, f.uploaded)
+	}
+	if placed, err := PlaceCA(ctx, f, s); err != nil || placed {
+		t.Errorf("placed twice: %v %v", placed, err)
+	}
+	f.files[CACert] = "ANOTHER"
+	if _, err := PlaceCA(ctx, f, s); err == nil || !strings.Contains(err.Error(), "already has another cluster CA") {
+		t.Errorf("a foreign CA: %v", err)
+	}
+}
+
+func TestEnsureToken(t *testing.T) {
+	f := newFake()
+	ctx := context.Background()
+	token := "abcdef.0123456789abcdef"
+	f.tokens = "zzzzzz.0000000000000000\n"
+	if made, err := EnsureToken(ctx, f, token); err != nil || !made || ran(f, "kubeadm token create --kubeconfig "+AdminConf+" --ttl 24h 'abcdef.0123456789abcdef'") != 1 {
+		t.Fatalf("expired token not re-created: %v %v %v", made, err, f.ran)
+	}
+	f.tokens = "abcdef.**************\n"
+	if made, err := EnsureToken(ctx, f, token); err != nil || made {
+		t.Errorf("a live token was re-created: %v %v", made, err)
+	}
+	if _, err := EnsureToken(ctx, f, "malformed"); err == nil {
+		t.Error("a malformed token was accepted")
+	}
+}

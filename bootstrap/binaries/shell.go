@@ -2,25 +2,11 @@ package binaries
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
+	"github.com/kprov/kprov/bootstrap/remote"
 	"github.com/kprov/kprov/templates"
 )
-
-// plain matches words the shell reads literally, which need no quotes.
-var plain = regexp.MustCompile(`^[A-Za-z0-9_@%+:,./-]+$`)
-
-// Quote returns s as one POSIX shell word: unchanged when every byte is
-// literal to the shell, else in single quotes, where each embedded quote
-// closes the quoting, is escaped with a backslash and reopens it.
-// A shell argument cannot hold NUL; Install refuses such values.
-func Quote(s string) string {
-	if plain.MatchString(s) {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
 
 // Bounds of one download: curl gives up on a connection after 10 s and on a
 // transfer after 10 minutes, and retries transient failures 5 times.
@@ -48,11 +34,11 @@ func Install(b Binary, sum string) (string, error) {
 	var s strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&s, format+"\n", args...) }
 	w("set -eu")
-	w("name=%s dst=%s url=%s sum=%s", Quote(b.Name), Quote(b.Path), Quote(b.URL), sum)
+	w("name=%s dst=%s url=%s sum=%s", remote.Quote(b.Name), remote.Quote(b.Path), remote.Quote(b.URL), sum)
 	w(`if [ -f "$dst" ] && [ -x "$dst" ] && printf '%%s  %%s\n' "$sum" "$dst" | sha256sum --check --status; then`)
 	w(`	echo "$name: $dst has sha256 $sum"`)
 	w(`else`)
-	w(`	tmp=$(mktemp %s)`, Quote(dir+"."+b.Name+".XXXXXXXX"))
+	w(`	tmp=$(mktemp %s)`, remote.Quote(dir+"."+b.Name+".XXXXXXXX"))
 	w(`	trap 'rm -f "$tmp"' EXIT`)
 	w(`	trap 'rm -f "$tmp"; exit 1' HUP INT TERM`)
 	w(`	curl %s --output "$tmp" "$url"`, curlFlags)

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/kprov/kprov/bootstrap/remote"
+
 	"github.com/kprov/kprov/provision/golden"
 )
 
@@ -30,32 +32,17 @@ func TestQuoteThroughShells(t *testing.T) {
 		}
 		for _, s := range hostile {
 			// Quoted in command position too: x=1 must not become an assignment.
-			out, err := exec.Command(sh, "-c", "printf %s "+Quote(s)+"; "+Quote("printf")+" %s "+Quote(s)).Output()
+			out, err := exec.Command(sh, "-c", "printf %s "+remote.Quote(s)+"; "+remote.Quote("printf")+" %s "+remote.Quote(s)).Output()
 			if err != nil {
-				t.Fatalf("%s: %q quoted as %s: %v", sh, s, Quote(s), err)
+				t.Fatalf("%s: %q quoted as %s: %v", sh, s, remote.Quote(s), err)
 			}
 			if string(out) != s+s {
-				t.Errorf("%s: %q quoted as %s reads back as %q", sh, s, Quote(s), out)
+				t.Errorf("%s: %q quoted as %s reads back as %q", sh, s, remote.Quote(s), out)
 			}
 		}
 	}
 	if _, err := os.Stat("/tmp/kprov-pwned"); err == nil {
 		t.Error("a quoted value ran a command")
-	}
-}
-
-func TestQuote(t *testing.T) {
-	for in, want := range map[string]string{
-		"/usr/local/bin/kubeadm": "/usr/local/bin/kubeadm",
-		"http://10.77.0.1:8080":  "http://10.77.0.1:8080",
-		"":                       "''",
-		"it's":                   `'it'\''s'`,
-		"a b":                    "'a b'",
-		"x=1":                    "'x=1'",
-	} {
-		if got := Quote(in); got != want {
-			t.Errorf("Quote(%q) = %s, want %s", in, got, want)
-		}
 	}
 }
 

@@ -112,7 +112,7 @@ func TestEnsureToken(t *testing.T) {
 	ctx := context.Background()
 	token := "abcdef.0123456789abcdef"
 	f.tokens = "zzzzzz.0000000000000000\n"
-	if made, err := EnsureToken(ctx, f, token); err != nil || !made || ran(f, "kubeadm token create --kubeconfig "+AdminConf+" --ttl 24h 'abcdef.0123456789abcdef'") != 1 {
+	if made, err := EnsureToken(ctx, f, token); err != nil || !made || ran(f, "kubeadm token create --kubeconfig "+AdminConf+" --ttl 24h abcdef.0123456789abcdef") != 1 {
 		t.Fatalf("expired token not re-created: %v %v %v", made, err, f.ran)
 	}
 	f.tokens = "abcdef.**************\n"

@@ -1,11 +1,21 @@
 package remote
 
-import "strings"
+import (
+	"regexp"
+	"strings"
+)
 
-// Quote makes s one word for a POSIX shell: single quotes, each ' inside
-// closed, escaped with a backslash and reopened. Nothing inside single
-// quotes is special to sh.
+// plain matches words the shell reads literally, which need no quotes.
+var plain = regexp.MustCompile(`^[A-Za-z0-9_@%+:,./-]+$`)
+
+// Quote makes s one word for a POSIX shell: unchanged when every byte is
+// literal to the shell, else in single quotes, where each ' is closed,
+// escaped with a backslash and reopened. Nothing inside single quotes is
+// special to sh. A shell word cannot hold NUL: callers refuse such values.
 func Quote(s string) string {
+	if plain.MatchString(s) {
+		return s
+	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 

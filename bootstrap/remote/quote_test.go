@@ -78,3 +78,18 @@ func TestAsRoot(t *testing.T) {
 		}
 	}
 }
+
+func TestQuoteForms(t *testing.T) {
+	for in, want := range map[string]string{
+		"/usr/local/bin/kubeadm": "/usr/local/bin/kubeadm",
+		"http://10.77.0.1:8080":  "http://10.77.0.1:8080",
+		"":                       "''",
+		"it's":                   `'it'\''s'`,
+		"a b":                    "'a b'",
+		"x=1":                    "'x=1'",
+	} {
+		if got := Quote(in); got != want {
+			t.Errorf("Quote(%q) = %s, want %s", in, got, want)
+		}
+	}
+}

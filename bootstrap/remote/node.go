@@ -130,7 +130,8 @@ func (n *Node) session(ctx context.Context) (s *ssh.Session, c *ssh.Client, rele
 		return nil, nil, nil, n.wrap(ctx.Err())
 	}
 	release = func() { <-n.sem }
-	for try := 0; try < 2; try++ {
+	reconnects := 0
+	for refusals := 0; ; {
 		if c, err = n.connect(ctx); err != nil {
 			release()
 			return nil, nil, nil, err // named by connect
@@ -140,7 +141,22 @@ func (n *Node) session(ctx context.Context) (s *ssh.Session, c *ssh.Client, rele
 		}
 		var oce *ssh.OpenChannelError
 		if errors.As(err, &oce) {
-			break // the server said no; the connection is fine
+			// The server said no, often for a moment: sshd counts a just
+			// closed session against MaxSessions until it has reaped it.
+			// The connection is fine; wait a little and ask again.
+			if refusals++; refusals > 8 {
+				break
+			}
+			select {
+			case <-time.After(time.Duration(refusals) * 50 * time.Millisecond):
+				continue
+			case <-ctx.Done():
+				release()
+				return nil, nil, nil, n.wrap(ctx.Err())
+			}
+		}
+		if reconnects++; reconnects > 1 {
+			break
 		}
 		n.log.Printf("open session: %v; reconnecting", err)
 		n.drop(c)

@@ -17,12 +17,17 @@ const curlFlags = "--fail --silent --show-error --location --globoff --proto '=h
 // first: a file at b.Path with that sum is left alone. Otherwise it
 // downloads to a temporary name in the same folder, checks the sum, makes
 // it executable and renames it into place, so a node never has a partial
-// or unverified binary at b.Path. Safe to repeat; POSIX sh.
+// or unverified binary at b.Path. Safe to repeat; POSIX sh. A b with a
+// Member is a tarball: see installArchive.
 func Install(b Binary, sum string) (string, error) {
 	if !IsSum(sum) {
 		return "", fmt.Errorf("install %s: %q is not a lowercase hex sha256", b.Name, sum)
 	}
-	for _, v := range []string{b.Name, b.URL, b.Path} {
+	values := []string{b.Name, b.URL, b.Path}
+	if b.Member != "" {
+		values = append(values, b.Version)
+	}
+	for _, v := range values {
 		if v == "" || strings.ContainsRune(v, 0) {
 			return "", fmt.Errorf("install %s: empty value or NUL byte in %q", b.Name, v)
 		}
@@ -30,6 +35,12 @@ func Install(b Binary, sum string) (string, error) {
 	dir := b.Path[:strings.LastIndexByte(b.Path, '/')+1]
 	if dir == "" || !strings.HasPrefix(b.Path, "/") {
 		return "", fmt.Errorf("install %s: %q is not an absolute path", b.Name, b.Path)
+	}
+	if b.Member != "" {
+		if strings.ContainsAny(b.Member, "/\x00") || strings.HasPrefix(b.Member, "-") || b.Member == "." || b.Member == ".." {
+			return "", fmt.Errorf("install %s: %q is not a plain file name", b.Name, b.Member)
+		}
+		return installArchive(b, sum, dir), nil
 	}
 	var s strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&s, format+"\n", args...) }
@@ -52,6 +63,44 @@ func Install(b Binary, sum string) (string, error) {
 	w(`	echo "$name: installed $dst from $url"`)
 	w(`fi`)
 	return s.String(), nil
+}
+
+// installArchive is Install for a gzipped tarball holding b.Member. The
+// pinned sum is the tarball's, so it looks first at what the installed
+// binary reports: "NAME version VERSION" leaves it alone. Otherwise it
+// downloads the tarball into a temporary folder beside b.Path, checks the
+// sum, extracts only b.Member there and renames it into place, then
+// removes the folder.
+func installArchive(b Binary, sum, dir string) string {
+	var s strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&s, format+"\n", args...) }
+	w("set -eu")
+	w("name=%s dst=%s url=%s sum=%s", remote.Quote(b.Name), remote.Quote(b.Path), remote.Quote(b.URL), sum)
+	w("member=%s version=%s", remote.Quote(b.Member), remote.Quote(b.Version))
+	w(`if [ -f "$dst" ] && [ -x "$dst" ] && [ "$(timeout 10 "$dst" --version 2>/dev/null || true)" = "$name version $version" ]; then`)
+	w(`	echo "$name: $dst is $version"`)
+	w(`else`)
+	w(`	tmp=$(mktemp -d %s)`, remote.Quote(dir+"."+b.Name+".XXXXXXXX"))
+	w(`	trap 'rm -rf "$tmp"' EXIT`)
+	w(`	trap 'rm -rf "$tmp"; exit 1' HUP INT TERM`)
+	w(`	curl %s --output "$tmp/archive.tar.gz" "$url"`, curlFlags)
+	w(`	if ! printf '%%s  %%s\n' "$sum" "$tmp/archive.tar.gz" | sha256sum --check --status; then`)
+	w(`		echo "$name: $url has sha256 $(sha256sum <"$tmp/archive.tar.gz" | cut -d' ' -f1), want $sum" >&2`)
+	w(`		exit 1`)
+	w(`	fi`)
+	w(`	mkdir "$tmp/x"`)
+	w(`	tar -xzf "$tmp/archive.tar.gz" -C "$tmp/x" --no-same-owner -- "$member"`)
+	w(`	if [ -h "$tmp/x/$member" ] || [ ! -f "$tmp/x/$member" ]; then`)
+	w(`		echo "$name: $url holds no regular file $member" >&2`)
+	w(`		exit 1`)
+	w(`	fi`)
+	w(`	chmod 0755 "$tmp/x/$member"`)
+	w(`	mv -f "$tmp/x/$member" "$dst"`)
+	w(`	rm -rf "$tmp"`)
+	w(`	trap - EXIT HUP INT TERM`)
+	w(`	echo "$name: installed $dst ($version) from $url"`)
+	w(`fi`)
+	return s.String()
 }
 
 // File is a file written onto a node.
@@ -86,6 +135,23 @@ func Units() ([]File, error) {
 		out = append(out, File{Path: f.path, Mode: 0o644, Content: content})
 	}
 	return out, nil
+}
+
+// CrictlConfig is crictl's configuration file: containerd's socket, the
+// one kubeadm is given, for both runtime and images, so crictl needs no
+// flags and does not probe deprecated sockets.
+const CrictlConfig = "/etc/crictl.yaml"
+
+// ContainerdSocket is the CRI endpoint of every kprov node.
+const ContainerdSocket = "unix:///run/containerd/containerd.sock"
+
+// CrictlFile is CrictlConfig's content.
+func CrictlFile() (File, error) {
+	content, err := templates.Render("crictl.yaml.tmpl", struct{ Endpoint string }{ContainerdSocket})
+	if err != nil {
+		return File{}, err
+	}
+	return File{Path: CrictlConfig, Mode: 0o644, Content: content}, nil
 }
 
 // EnableKubelet makes systemd read the units and start the kubelet at boot;

@@ -52,6 +52,7 @@ func TestInstallGolden(t *testing.T) {
 		{Name: "kubeadm", Source: Sources(c)[0].URL, SHA256: strings.Repeat("a", 64)},
 		{Name: "kubelet", Source: Sources(c)[1].URL, SHA256: strings.Repeat("b", 64)},
 		{Name: "kubectl", Source: Sources(c)[2].URL, SHA256: strings.Repeat("c", 64)},
+		{Name: "crictl", Source: Sources(c)[3].URL, SHA256: strings.Repeat("d", 64)},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -68,10 +69,13 @@ func TestInstallRefuses(t *testing.T) {
 		b   Binary
 		sum string
 	}{
-		"short sum":     {b, "abc"},
-		"uppercase sum": {b, strings.Repeat("A", 64)},
-		"NUL in URL":    {Binary{Name: "kubeadm", URL: "http://m/\x00", Path: b.Path}, strings.Repeat("a", 64)},
-		"relative path": {Binary{Name: "kubeadm", URL: b.URL, Path: "kubeadm"}, strings.Repeat("a", 64)},
+		"short sum":               {b, "abc"},
+		"uppercase sum":           {b, strings.Repeat("A", 64)},
+		"NUL in URL":              {Binary{Name: "kubeadm", URL: "http://m/\x00", Path: b.Path}, strings.Repeat("a", 64)},
+		"relative path":           {Binary{Name: "kubeadm", URL: b.URL, Path: "kubeadm"}, strings.Repeat("a", 64)},
+		"archive without version": {Binary{Name: "crictl", URL: "http://m/c.tar.gz", Path: "/usr/local/bin/crictl", Member: "crictl"}, strings.Repeat("a", 64)},
+		"member with a path":      {Binary{Name: "crictl", URL: "http://m/c.tar.gz", Path: "/usr/local/bin/crictl", Member: "../crictl", Version: "v1.21.0"}, strings.Repeat("a", 64)},
+		"member as an option":     {Binary{Name: "crictl", URL: "http://m/c.tar.gz", Path: "/usr/local/bin/crictl", Member: "--to-command=id", Version: "v1.21.0"}, strings.Repeat("a", 64)},
 	} {
 		if _, err := Install(tc.b, tc.sum); err == nil {
 			t.Errorf("%s: Install succeeded", name)

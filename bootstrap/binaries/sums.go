@@ -21,9 +21,9 @@ const (
 )
 
 // Pin is one thing kprov pins by sha256: the base image, a Kubernetes
-// binary, the Calico or ingress manifest.
+// binary, the crictl tarball, the Calico or ingress manifest.
 type Pin struct {
-	// Name is image, kubeadm, kubelet, kubectl, calico or ingress.
+	// Name is image, kubeadm, kubelet, kubectl, crictl, calico or ingress.
 	Name string
 	// Source is the URL or local path the thing is read from.
 	Source string
@@ -120,7 +120,8 @@ func Resolve(ctx context.Context, f Fetcher, pins []Pin) ([]Pin, error) {
 }
 
 // ParseSum reads a published sha256: the bare hex digest dl.k8s.io serves,
-// or a sha256sum line ("HEX  NAME"), with or without a trailing newline.
+// or a sha256sum line ("HEX  NAME", as a mirror may write for the crictl
+// tarball), with or without a trailing newline.
 func ParseSum(body []byte) (string, error) {
 	fields := strings.Fields(string(body))
 	if len(fields) == 0 || len(fields) > 2 {

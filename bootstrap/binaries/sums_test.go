@@ -7,14 +7,16 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/kprov/kprov/provision/spec"
 )
 
 func TestSourcesUpstream(t *testing.T) {
 	c := loadSpec(t, "../../examples/modern.hcl")
 	c.Artifacts.Mirror = ""
 	got := Sources(c)
-	if len(got) != 3 {
-		t.Fatalf("%d sources, want 3", len(got))
+	if len(got) != 4 {
+		t.Fatalf("%d sources, want 4", len(got))
 	}
 	want := "https://dl.k8s.io/release/" + c.KubernetesVersion + "/bin/linux/amd64/kubelet"
 	if b := got[1]; b.Name != "kubelet" || b.URL != want || b.SHA256URL != want+".sha256" || b.Path != "/usr/local/bin/kubelet" {
@@ -38,6 +40,52 @@ func TestSourcesMirror(t *testing.T) {
 	}
 }
 
+// TestCrictlSources: crictl is the fourth binary, a tarball of the
+// cri-tools release v1.MINOR.0 unless the spec sets crictl_version, under
+// GitHub's release layout upstream and under MIRROR/cri-tools/ with a mirror.
+func TestCrictlSources(t *testing.T) {
+	crictl := func(c *spec.Cluster) Binary {
+		t.Helper()
+		src := Sources(c)
+		b := src[len(src)-1]
+		if b.Name != "crictl" || b.Member != "crictl" || b.Path != "/usr/local/bin/crictl" || b.SHA256URL != b.URL+".sha256" {
+			t.Fatalf("last source %+v, want crictl", b)
+		}
+		return b
+	}
+	lab := loadLab(t)
+	for _, mirror := range []string{"http://10.77.0.1:8080", "http://10.77.0.1:8080/"} {
+		lab.Artifacts.Mirror = mirror
+		if b := crictl(lab); b.Version != "v1.21.0" || b.URL != "http://10.77.0.1:8080/cri-tools/v1.21.0/crictl-v1.21.0-linux-amd64.tar.gz" {
+			t.Errorf("lab, mirror %q: %+v", mirror, b)
+		}
+	}
+	lab.Artifacts.Mirror = ""
+	if b := crictl(lab); b.URL != "https://github.com/kubernetes-sigs/cri-tools/releases/download/v1.21.0/crictl-v1.21.0-linux-amd64.tar.gz" {
+		t.Errorf("lab upstream: %s", b.URL)
+	}
+
+	modern := loadSpec(t, "../../examples/modern.hcl")
+	minor := strings.Join(strings.Split(modern.KubernetesVersion, ".")[:2], ".")
+	if b := crictl(modern); b.Version != minor+".0" || b.URL != CriToolsUpstream+"/"+minor+".0/crictl-"+minor+".0-linux-amd64.tar.gz" {
+		t.Errorf("modern (%s): %+v, want crictl %s.0", modern.KubernetesVersion, b, minor)
+	}
+
+	set := loadSpec(t, "testdata/crictl-version.hcl")
+	if b := crictl(set); b.Version != "v1.30.0" || b.URL != "https://github.com/kubernetes-sigs/cri-tools/releases/download/v1.30.0/crictl-v1.30.0-linux-amd64.tar.gz" {
+		t.Errorf("crictl_version = \"1.30.0\": %+v", b)
+	}
+	pins := Pins(set)
+	if p := pins[indexOf(pins, "crictl")]; p.SHA256 != sumD || p.Origin != FromSpec || p.Source != crictl(set).URL {
+		t.Errorf("crictl pin %+v, want the spec's sha256", p)
+	}
+
+	// A cluster built by hand, never normalized, still gets the default.
+	if got := CrictlVersion(&spec.Cluster{KubernetesVersion: "v1.33.2"}); got != "v1.33.0" {
+		t.Errorf("CrictlVersion without artifacts = %q", got)
+	}
+}
+
 // fakeFetcher serves sums by URL and counts requests.
 type fakeFetcher struct {
 	bodies map[string]string
@@ -57,6 +105,7 @@ var (
 	sumA = strings.Repeat("a", 64)
 	sumB = strings.Repeat("b", 64)
 	sumC = strings.Repeat("c", 64)
+	sumD = strings.Repeat("d", 64)
 )
 
 // TestPrecedence: the spec's pin beats the lock, the lock beats the
@@ -70,7 +119,9 @@ func TestPrecedence(t *testing.T) {
 		Entry{Name: "kubelet", Source: src[1].URL, SHA256: sumB},
 		Entry{Name: "kubectl", Source: "http://elsewhere/kubectl", SHA256: sumB},
 	)
-	f := &fakeFetcher{bodies: map[string]string{src[2].SHA256URL: sumC, src[0].SHA256URL: sumC, src[1].SHA256URL: sumC}}
+	// The crictl tarball's sum is published as a sha256sum line.
+	f := &fakeFetcher{bodies: map[string]string{src[2].SHA256URL: sumC, src[0].SHA256URL: sumC, src[1].SHA256URL: sumC,
+		src[3].SHA256URL: sumD + "  crictl-v1.21.0-linux-amd64.tar.gz\n"}}
 	pins, err := Resolve(context.Background(), f, Expect(Pins(c), lock))
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +130,7 @@ func TestPrecedence(t *testing.T) {
 		sum    string
 		origin Origin
 	}{
-		"kubeadm": {sumA, FromSpec}, "kubelet": {sumB, FromLock}, "kubectl": {sumC, FromPublished},
+		"kubeadm": {sumA, FromSpec}, "kubelet": {sumB, FromLock}, "kubectl": {sumC, FromPublished}, "crictl": {sumD, FromPublished},
 		"image": {"", ""}, "calico": {"", ""}, "ingress": {"", ""},
 	}
 	for _, p := range pins {
@@ -92,8 +143,8 @@ func TestPrecedence(t *testing.T) {
 	if len(want) > 0 {
 		t.Errorf("missing pins: %v", want)
 	}
-	if len(f.gets) != 1 || f.gets[0] != src[2].SHA256URL {
-		t.Errorf("fetched %v, want only kubectl's sum", f.gets)
+	if len(f.gets) != 2 || f.gets[0] != src[2].SHA256URL || f.gets[1] != src[3].SHA256URL {
+		t.Errorf("fetched %v, want only kubectl's and crictl's sums", f.gets)
 	}
 	if open := Open(pins); len(open) != 3 {
 		t.Errorf("open pins %v, want image, calico and ingress (hashed by their callers)", open)

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kprov/kprov/bootstrap/kubeadm"
 	"github.com/kprov/kprov/provision/golden"
 )
 
@@ -29,4 +30,24 @@ func TestUnitsGolden(t *testing.T) {
 	if !strings.Contains(string(files[1].Content), "ExecStart=\nExecStart=/usr/local/bin/kubelet $KUBELET_KUBECONFIG_ARGS") {
 		t.Errorf("the drop-in must reset ExecStart, then run %s/kubelet:\n%s", BinDir, files[1].Content)
 	}
+}
+
+// TestCrictlFileGolden: /etc/crictl.yaml points crictl at the socket
+// kubeadm is given, for runtime and images.
+func TestCrictlFileGolden(t *testing.T) {
+	f, err := CrictlFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Path != "/etc/crictl.yaml" || f.Mode != 0o644 {
+		t.Errorf("crictl config at %s mode %o", f.Path, f.Mode)
+	}
+	if ContainerdSocket != kubeadm.CRISocket {
+		t.Errorf("crictl uses %s, kubeadm %s", ContainerdSocket, kubeadm.CRISocket)
+	}
+	want := "runtime-endpoint: " + kubeadm.CRISocket + "\nimage-endpoint: " + kubeadm.CRISocket + "\n"
+	if string(f.Content) != want {
+		t.Errorf("crictl.yaml:\n%s\nwant:\n%s", f.Content, want)
+	}
+	golden.Assert(t, "crictl.yaml", f.Content)
 }

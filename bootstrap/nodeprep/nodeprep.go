@@ -77,7 +77,7 @@ func ConntrackModule(k Kernel) string {
 func For(c *spec.Cluster, k Kernel) (Plan, error) {
 	p := Plan{
 		Modules:  []string{"overlay", "br_netfilter"},
-		Packages: []string{"conntrack", "iptables", "socat", "ebtables"},
+		Packages: []string{"conntrack", "iptables", "socat", "ebtables", "ethtool"},
 		Sysctls: []Sysctl{
 			{"net.bridge.bridge-nf-call-ip6tables", "1"},
 			{"net.bridge.bridge-nf-call-iptables", "1"},

@@ -84,6 +84,22 @@ func TestIPVSModulesFollowScheduler(t *testing.T) {
 	}
 }
 
+// TestHostToolsEveryMode: kubeadm's preflight looks for these on every
+// node (FileExisting-*), whatever kube-proxy's mode.
+func TestHostToolsEveryMode(t *testing.T) {
+	for _, mode := range []string{"ipvs", "iptables", "nftables"} {
+		p, err := For(cluster(t, mode, ""), ModernKernel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, pkg := range []string{"conntrack", "iptables", "socat", "ebtables", "ethtool"} {
+			if !slices.Contains(p.Packages, pkg) {
+				t.Errorf("%s: packages %v lack %s", mode, p.Packages, pkg)
+			}
+		}
+	}
+}
+
 func TestNftablesNeedsNoIPVS(t *testing.T) {
 	p, err := For(cluster(t, "nftables", ""), ModernKernel)
 	if err != nil {

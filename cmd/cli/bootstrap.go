@@ -240,10 +240,11 @@ func (b *bootstrapper) planned(name string) plan.Node {
 	return plan.Node{}
 }
 
-// binaries pins the sha256 of the image and of kubeadm, kubelet and
-// kubectl in kprov.lock.hcl (or, with --locked, refuses any change), then
-// installs the binaries and the kubelet's units on every node, each
-// checked against its pin before it is used.
+// binaries pins the sha256 of the image, of kubeadm, kubelet and kubectl
+// and of the crictl tarball in kprov.lock.hcl (or, with --locked, refuses
+// any change), then installs the binaries, the kubelet's units and
+// /etc/crictl.yaml on every node, each binary checked against its pin
+// before it is used.
 func (b *bootstrapper) binaries(ctx context.Context) error {
 	c := b.cl.spec.Cluster
 	path := binaries.LockPath(b.specPath)
@@ -288,6 +289,10 @@ func (b *bootstrapper) binaries(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	crictl, err := binaries.CrictlFile()
+	if err != nil {
+		return err
+	}
 	return remote.Each(ctx, b.all, b.parallel, func(ctx context.Context, n *remote.Node) error {
 		for _, cmd := range cmds {
 			out, err := n.Run(ctx, cmd)
@@ -300,20 +305,11 @@ func (b *bootstrapper) binaries(ctx context.Context) error {
 		}
 		changed := false
 		for _, u := range units {
-			have, err := n.Run(ctx, "cat "+remote.Quote(u.Path)+" 2>/dev/null || true")
+			wrote, err := ensureFile(ctx, n, u)
 			if err != nil {
 				return err
 			}
-			if have == string(u.Content) {
-				continue
-			}
-			if _, err := n.Run(ctx, "mkdir -p "+remote.Quote(pathpkg.Dir(u.Path))); err != nil {
-				return err
-			}
-			if err := n.Upload(ctx, u.Path, u.Content, fs.FileMode(u.Mode)); err != nil {
-				return err
-			}
-			changed = true
+			changed = changed || wrote
 		}
 		enabled, err := n.Run(ctx, "systemctl is-enabled kubelet.service 2>/dev/null || true")
 		if err != nil {
@@ -325,6 +321,30 @@ func (b *bootstrapper) binaries(ctx context.Context) error {
 			}
 			b.logf("%s: kubelet unit installed and enabled", n.Name())
 		}
+		if wrote, err := ensureFile(ctx, n, crictl); err != nil {
+			return err
+		} else if wrote {
+			b.logf("%s: wrote %s", n.Name(), crictl.Path)
+		}
 		return nil
 	})
+}
+
+// ensureFile writes f on n unless n already has it with that content; it
+// reports whether it wrote.
+func ensureFile(ctx context.Context, n *remote.Node, f binaries.File) (bool, error) {
+	have, err := n.Run(ctx, "cat "+remote.Quote(f.Path)+" 2>/dev/null || true")
+	if err != nil {
+		return false, err
+	}
+	if have == string(f.Content) {
+		return false, nil
+	}
+	if _, err := n.Run(ctx, "mkdir -p "+remote.Quote(pathpkg.Dir(f.Path))); err != nil {
+		return false, err
+	}
+	if err := n.Upload(ctx, f.Path, f.Content, fs.FileMode(f.Mode)); err != nil {
+		return false, err
+	}
+	return true, nil
 }

@@ -23,7 +23,11 @@ func newValidate(env Env) *cobra.Command {
 			c := s.Cluster
 			fmt.Fprintf(env.Stdout, "%s: cluster %q is valid: %d nodes, Kubernetes %s, Calico %s, kube-proxy %s",
 				args[0], c.Name, countNodes(c), c.KubernetesVersion, c.Calico.Version, c.KubeProxy.Mode)
-			if n := len(s.Warnings); n > 0 {
+			switch n := len(s.Warnings); n {
+			case 0:
+			case 1:
+				fmt.Fprint(env.Stdout, " (1 warning)")
+			default:
 				fmt.Fprintf(env.Stdout, " (%d warnings)", n)
 			}
 			fmt.Fprintln(env.Stdout)

@@ -150,6 +150,22 @@ func applyDefaults(c *Cluster) {
 	}
 	def(&c.Etcd.DiskCheck, "enforce")
 	def(&c.Artifacts.ContainerdVersion, DefaultContainerd)
+	a := c.Artifacts
+	if a.CrictlVersion != "" && a.CrictlVersion[0] != 'v' {
+		a.CrictlVersion = "v" + a.CrictlVersion
+	}
+	def(&a.CrictlVersion, DefaultCrictlVersion(c.KubernetesVersion))
+}
+
+// DefaultCrictlVersion is the cri-tools release made for a Kubernetes
+// version: cri-tools follows Kubernetes minors, so v1.21.14 gives v1.21.0.
+// It is empty when kubernetesVersion does not parse (validation says why).
+func DefaultCrictlVersion(kubernetesVersion string) string {
+	v, err := version.ParseSemantic(kubernetesVersion)
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf("v%d.%d.0", v.Major(), v.Minor())
 }
 
 func def(s *string, v string) {

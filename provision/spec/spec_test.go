@@ -61,11 +61,12 @@ func TestNormalizeDefaults(t *testing.T) {
 		"kubernetes_version": c.KubernetesVersion, "uri": c.Hypervisor.URI, "storage_pool": c.Hypervisor.StoragePool,
 		"gateway": c.Network.Gateway, "pool_cidr": c.Calico.PoolCIDR, "ip_autodetection_method": c.Calico.IPAutodetectionMethod,
 		"ipvs_scheduler": c.KubeProxy.IPVSScheduler, "disk_bus": c.NodePools[0].DiskBus,
+		"crictl_version": c.Artifacts.CrictlVersion,
 	}
 	want := map[string]string{
 		"kubernetes_version": "v1.21.14", "uri": "qemu:///system", "storage_pool": "/var/lib/kprov/pools/x",
 		"gateway": "10.17.0.1", "pool_cidr": "192.168.0.0/16", "ip_autodetection_method": "interface=eth0",
-		"ipvs_scheduler": "rr", "disk_bus": "nvme",
+		"ipvs_scheduler": "rr", "disk_bus": "nvme", "crictl_version": "v1.21.0",
 	}
 	for k, got := range checks {
 		if got != want[k] {
@@ -74,5 +75,28 @@ func TestNormalizeDefaults(t *testing.T) {
 	}
 	if c.NodePools[0].MemoryMiB != 2048 || c.NodePools[0].DiskSizeGiB != 20 || *c.NodePools[0].Count != 1 || c.Calico.PodMTU != 1500 {
 		t.Errorf("derived values wrong: %+v, pod MTU %d", c.NodePools[0], c.Calico.PodMTU)
+	}
+}
+
+// TestCrictlVersion: cri-tools follows Kubernetes minors, so crictl
+// defaults to v1.MINOR.0; a version the spec sets wins, in kubeadm's v form.
+func TestCrictlVersion(t *testing.T) {
+	for _, tc := range []struct{ kube, set, want string }{
+		{"1.21.14", "", "v1.21.0"},
+		{"v1.30.14", "", "v1.30.0"},
+		{"1.21.14", "v1.30.0", "v1.30.0"},
+		{"1.21.14", "1.21.1", "v1.21.1"},
+	} {
+		c := &Cluster{Name: "x", KubernetesVersion: tc.kube, NodePools: []*NodePool{{Name: "cp", Role: RoleControlPlane}},
+			Artifacts: &Artifacts{CrictlVersion: tc.set}}
+		if err := Normalize(c); err != nil {
+			t.Fatal(err)
+		}
+		if c.Artifacts.CrictlVersion != tc.want {
+			t.Errorf("kubernetes %s, crictl_version %q: %q, want %q", tc.kube, tc.set, c.Artifacts.CrictlVersion, tc.want)
+		}
+	}
+	if got := DefaultCrictlVersion("latest"); got != "" {
+		t.Errorf("DefaultCrictlVersion(latest) = %q, want empty", got)
 	}
 }

@@ -187,9 +187,12 @@ type NetworkPolicy struct {
 // Artifacts says where the Kubernetes binaries and containerd come from.
 type Artifacts struct {
 	// Mirror is a base URL for air-gapped labs; empty means upstream.
-	Mirror            string            `hcl:"mirror,optional"`
-	ContainerdVersion string            `hcl:"containerd_version,optional"`
-	SHA256            map[string]string `hcl:"sha256,optional"`
+	Mirror            string `hcl:"mirror,optional"`
+	ContainerdVersion string `hcl:"containerd_version,optional"`
+	// CrictlVersion is the cri-tools release of crictl, such as "v1.21.0";
+	// the default is v1.MINOR.0 of the Kubernetes version.
+	CrictlVersion string            `hcl:"crictl_version,optional"`
+	SHA256        map[string]string `hcl:"sha256,optional"`
 
 	Body hcl.Body `hcl:",body"`
 }

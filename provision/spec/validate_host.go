@@ -102,6 +102,9 @@ func (v *validator) ssh() {
 	}
 }
 
+// releaseTag is an exact release version as GitHub tags name it: v1.21.0.
+var releaseTag = regexp.MustCompile(`^v[0-9]+\.[0-9]+\.[0-9]+$`)
+
 // artifactNames are the files whose sha256 the artifacts block may pin.
 var artifactNames = []string{"containerd", "crictl", "kubeadm", "kubectl", "kubelet", "runc", "cni-plugins"}
 
@@ -111,6 +114,10 @@ func (v *validator) artifacts() {
 		if u, err := url.Parse(a.Mirror); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			v.errorf(v.at(a.Body, "mirror"), "Invalid mirror", "%q: use an http(s) base URL, such as http://10.17.0.1:8080/k8s.", a.Mirror)
 		}
+	}
+	if a.CrictlVersion != "" && !releaseTag.MatchString(a.CrictlVersion) {
+		v.errorf(v.at(a.Body, "crictl_version"), "Invalid crictl_version",
+			"%q is not an exact cri-tools release such as \"v1.21.0\"; kprov pins exact versions so builds are reproducible.", a.CrictlVersion)
 	}
 	for _, k := range sortedKeys(a.SHA256) {
 		known := false

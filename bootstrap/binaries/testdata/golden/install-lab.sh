@@ -54,3 +54,30 @@ else
 	trap - EXIT HUP INT TERM
 	echo "$name: installed $dst from $url"
 fi
+
+set -eu
+name=crictl dst=/usr/local/bin/crictl url=http://10.77.0.1:8080/cri-tools/v1.21.0/crictl-v1.21.0-linux-amd64.tar.gz sum=dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd
+member=crictl version=v1.21.0
+if [ -f "$dst" ] && [ -x "$dst" ] && [ "$(timeout 10 "$dst" --version 2>/dev/null || true)" = "$name version $version" ]; then
+	echo "$name: $dst is $version"
+else
+	tmp=$(mktemp -d /usr/local/bin/.crictl.XXXXXXXX)
+	trap 'rm -rf "$tmp"' EXIT
+	trap 'rm -rf "$tmp"; exit 1' HUP INT TERM
+	curl --fail --silent --show-error --location --globoff --proto '=http,https' --proto-redir '=http,https' --retry 5 --retry-delay 2 --retry-connrefused --connect-timeout 10 --max-time 600 --output "$tmp/archive.tar.gz" "$url"
+	if ! printf '%s  %s\n' "$sum" "$tmp/archive.tar.gz" | sha256sum --check --status; then
+		echo "$name: $url has sha256 $(sha256sum <"$tmp/archive.tar.gz" | cut -d' ' -f1), want $sum" >&2
+		exit 1
+	fi
+	mkdir "$tmp/x"
+	tar -xzf "$tmp/archive.tar.gz" -C "$tmp/x" --no-same-owner -- "$member"
+	if [ -h "$tmp/x/$member" ] || [ ! -f "$tmp/x/$member" ]; then
+		echo "$name: $url holds no regular file $member" >&2
+		exit 1
+	fi
+	chmod 0755 "$tmp/x/$member"
+	mv -f "$tmp/x/$member" "$dst"
+	rm -rf "$tmp"
+	trap - EXIT HUP INT TERM
+	echo "$name: installed $dst ($version) from $url"
+fi

@@ -4,6 +4,11 @@
 
 artifact "calico" {
   source = "https://docs.projectcalico.org/v3.11/manifests/calico.yaml"
+  sha256 = "5555555555555555555555555555555555555555555555555555555555555555"
+}
+
+artifact "crictl" {
+  source = "http://10.77.0.1:8080/cri-tools/v1.21.0/crictl-v1.21.0-linux-amd64.tar.gz"
   sha256 = "4444444444444444444444444444444444444444444444444444444444444444"
 }
 
@@ -14,7 +19,7 @@ artifact "image" {
 
 artifact "ingress" {
   source = "https://raw.githubusercontent.com/kubernetes/ingress-nginx/nginx-0.30.0/deploy/static/mandatory.yaml"
-  sha256 = "5555555555555555555555555555555555555555555555555555555555555555"
+  sha256 = "6666666666666666666666666666666666666666666666666666666666666666"
 }
 
 artifact "kubeadm" {

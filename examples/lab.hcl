@@ -55,9 +55,12 @@ cluster "lab" {
   }
 
   artifacts {
-    # The lab's mirror (provision/lab/mirror.sh): kubeadm, kubelet and
-    # kubectl built from the Go module proxy, served with dl.k8s.io's layout
-    # on the lab network's gateway, inside the lab's network namespace.
+    # The lab's mirror (provision/lab/mirror.sh): kubeadm, kubelet, kubectl
+    # and crictl built from the Go module proxy, served with the upstream
+    # layout on the lab network's gateway, inside the lab's network namespace.
     mirror = "http://10.77.0.1:8080"
+    # The Go module proxy serves cri-tools v1.30.0 but not v1.21.x; crictl
+    # speaks CRI v1, which the nodes' containerd 1.6 serves.
+    crictl_version = "v1.30.0"
   }
 }

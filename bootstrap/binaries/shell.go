@@ -6,6 +6,7 @@ import (
 
 	"github.com/kprov/kprov/bootstrap/remote"
 	"github.com/kprov/kprov/templates"
+	"sigs.k8s.io/yaml"
 )
 
 // Bounds of one download: curl gives up on a connection after 10 s and on a
@@ -89,7 +90,7 @@ func installArchive(b Binary, sum, dir string) string {
 	w(`		exit 1`)
 	w(`	fi`)
 	w(`	mkdir "$tmp/x"`)
-	w(`	tar -xzf "$tmp/archive.tar.gz" -C "$tmp/x" --no-same-owner -- "$member"`)
+	w(`	tar -xzf "$tmp/archive.tar.gz" -C "$tmp/x" --no-same-owner --touch -- "$member"`)
 	w(`	if [ -h "$tmp/x/$member" ] || [ ! -f "$tmp/x/$member" ]; then`)
 	w(`		echo "$name: $url holds no regular file $member" >&2`)
 	w(`		exit 1`)
@@ -147,7 +148,10 @@ const ContainerdSocket = "unix:///run/containerd/containerd.sock"
 
 // CrictlFile is CrictlConfig's content.
 func CrictlFile() (File, error) {
-	content, err := templates.Render("crictl.yaml.tmpl", struct{ Endpoint string }{ContainerdSocket})
+	content, err := yaml.Marshal(struct {
+		RuntimeEndpoint string `json:"runtime-endpoint"`
+		ImageEndpoint   string `json:"image-endpoint"`
+	}{ContainerdSocket, ContainerdSocket})
 	if err != nil {
 		return File{}, err
 	}

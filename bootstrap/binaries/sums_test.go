@@ -54,6 +54,7 @@ func TestCrictlSources(t *testing.T) {
 		return b
 	}
 	lab := loadLab(t)
+	lab.Artifacts.CrictlVersion = "" // the default: v1.MINOR.0
 	for _, mirror := range []string{"http://10.77.0.1:8080", "http://10.77.0.1:8080/"} {
 		lab.Artifacts.Mirror = mirror
 		if b := crictl(lab); b.Version != "v1.21.0" || b.URL != "http://10.77.0.1:8080/cri-tools/v1.21.0/crictl-v1.21.0-linux-amd64.tar.gz" {

@@ -45,7 +45,7 @@ func TestCrictlFileGolden(t *testing.T) {
 	if ContainerdSocket != kubeadm.CRISocket {
 		t.Errorf("crictl uses %s, kubeadm %s", ContainerdSocket, kubeadm.CRISocket)
 	}
-	want := "runtime-endpoint: " + kubeadm.CRISocket + "\nimage-endpoint: " + kubeadm.CRISocket + "\n"
+	want := "image-endpoint: " + kubeadm.CRISocket + "\nruntime-endpoint: " + kubeadm.CRISocket + "\n"
 	if string(f.Content) != want {
 		t.Errorf("crictl.yaml:\n%s\nwant:\n%s", f.Content, want)
 	}

@@ -56,8 +56,8 @@ else
 fi
 
 set -eu
-name=crictl dst=/usr/local/bin/crictl url=http://10.77.0.1:8080/cri-tools/v1.21.0/crictl-v1.21.0-linux-amd64.tar.gz sum=dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd
-member=crictl version=v1.21.0
+name=crictl dst=/usr/local/bin/crictl url=http://10.77.0.1:8080/cri-tools/v1.30.0/crictl-v1.30.0-linux-amd64.tar.gz sum=dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd
+member=crictl version=v1.30.0
 if [ -f "$dst" ] && [ -x "$dst" ] && [ "$(timeout 10 "$dst" --version 2>/dev/null || true)" = "$name version $version" ]; then
 	echo "$name: $dst is $version"
 else
@@ -70,7 +70,7 @@ else
 		exit 1
 	fi
 	mkdir "$tmp/x"
-	tar -xzf "$tmp/archive.tar.gz" -C "$tmp/x" --no-same-owner -- "$member"
+	tar -xzf "$tmp/archive.tar.gz" -C "$tmp/x" --no-same-owner --touch -- "$member"
 	if [ -h "$tmp/x/$member" ] || [ ! -f "$tmp/x/$member" ]; then
 		echo "$name: $url holds no regular file $member" >&2
 		exit 1

@@ -8,7 +8,7 @@ artifact "calico" {
 }
 
 artifact "crictl" {
-  source = "http://10.77.0.1:8080/cri-tools/v1.21.0/crictl-v1.21.0-linux-amd64.tar.gz"
+  source = "http://10.77.0.1:8080/cri-tools/v1.30.0/crictl-v1.30.0-linux-amd64.tar.gz"
   sha256 = "4444444444444444444444444444444444444444444444444444444444444444"
 }
 

@@ -90,7 +90,8 @@ func EnsureToken(ctx context.Context, h remote.Host, token string) (bool, error)
 	if !ok {
 		return false, fmt.Errorf("bootstrap token in the state folder is malformed")
 	}
-	out, err := h.Run(ctx, "kubeadm token list --kubeconfig "+AdminConf+" -o jsonpath='{.token}{\"\\n\"}' 2>/dev/null || true")
+	// The text table's first column is the token, in every kubeadm release.
+	out, err := h.Run(ctx, "kubeadm token list --kubeconfig "+AdminConf+" 2>/dev/null || true")
 	if err != nil {
 		return false, err
 	}

@@ -111,11 +111,11 @@ func TestEnsureToken(t *testing.T) {
 	f := newFake()
 	ctx := context.Background()
 	token := "abcdef.0123456789abcdef"
-	f.tokens = "zzzzzz.0000000000000000\n"
+	f.tokens = "TOKEN                     TTL   EXPIRES   USAGES\nzzzzzz.0000000000000000   23h   2026-11-27T00:00:00Z   authentication,signing\n"
 	if made, err := EnsureToken(ctx, f, token); err != nil || !made || ran(f, "kubeadm token create --kubeconfig "+AdminConf+" --ttl 24h abcdef.0123456789abcdef") != 1 {
 		t.Fatalf("expired token not re-created: %v %v %v", made, err, f.ran)
 	}
-	f.tokens = "abcdef.**************\n"
+	f.tokens = "TOKEN                     TTL   EXPIRES   USAGES\nabcdef.0123456789abcdef   23h   2026-11-27T00:00:00Z   authentication,signing\n"
 	if made, err := EnsureToken(ctx, f, token); err != nil || made {
 		t.Errorf("a live token was re-created: %v %v", made, err)
 	}

@@ -29,7 +29,7 @@ demo: build
 deps:
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		libvirt-clients libxml2-utils cloud-init openssl openssh-client openssh-server util-linux diffutils \
+		libvirt-clients libxml2-utils cloud-init openssl openssh-client openssh-server sudo util-linux diffutils \
 		genisoimage xorriso libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils \
 		dnsmasq-base iproute2 iptables debootstrap extlinux syslinux-common e2fsprogs fdisk >/dev/null
 

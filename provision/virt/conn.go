@@ -10,11 +10,13 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/digitalocean/go-libvirt"
@@ -33,6 +35,23 @@ type Conn struct {
 	L   *libvirt.Libvirt
 	URI string
 	ssh *ssh.Client
+	// streams serialises volume uploads and downloads: go-libvirt
+	// deadlocks when two streams share a connection.
+	streams sync.Mutex
+}
+
+// Upload streams size bytes of r into vol, one stream at a time.
+func (c *Conn) Upload(vol libvirt.StorageVol, r io.Reader, size uint64) error {
+	c.streams.Lock()
+	defer c.streams.Unlock()
+	return c.L.StorageVolUpload(vol, r, 0, size, 0)
+}
+
+// Download streams vol into w, one stream at a time.
+func (c *Conn) Download(vol libvirt.StorageVol, w io.Writer) error {
+	c.streams.Lock()
+	defer c.streams.Unlock()
+	return c.L.StorageVolDownload(vol, w, 0, 0, 0)
 }
 
 // DialOptions say how to reach a remote hypervisor.

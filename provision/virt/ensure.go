@@ -218,7 +218,7 @@ func (p *Provisioner) upload(pool libvirt.StoragePool, x string, r io.Reader, si
 	if err != nil {
 		return vol, err
 	}
-	if err := p.mutate(func() error { return l.StorageVolUpload(vol, r, 0, size, 0) }); err != nil {
+	if err := p.mutate(func() error { return p.Conn.Upload(vol, r, size) }); err != nil {
 		_ = l.StorageVolDelete(vol, 0)
 		return vol, err
 	}

@@ -103,7 +103,7 @@ func (p *Provisioner) EnsureImage(ctx context.Context) error {
 	vol, err := l.StorageVolLookupByName(pool, name)
 	if err == nil {
 		pr, pw := io.Pipe()
-		go func() { pw.CloseWithError(l.StorageVolDownload(vol, pw, 0, 0, 0)) }()
+		go func() { pw.CloseWithError(p.Conn.Download(vol, pw)) }()
 		have, err := hashOf(pr)
 		pr.Close()
 		if err != nil {

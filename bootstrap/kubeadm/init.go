@@ -113,7 +113,7 @@ func kubeadmDocs(apiVersion string, objs ...runtime.Object) ([]document, error) 
 }
 
 // kubeProxy is the KubeProxyConfiguration of the spec: the proxy mode, the
-// IPVS scheduler and the pod CIDR.
+// IPVS scheduler (and strict ARP for MetalLB) and the pod CIDR.
 func kubeProxy(in Input) (document, error) {
 	c := in.Cluster
 	cfg := &kubeproxy.KubeProxyConfiguration{
@@ -124,6 +124,9 @@ func kubeProxy(in Input) (document, error) {
 	switch c.KubeProxy.Mode {
 	case "ipvs":
 		cfg.IPVS.Scheduler = c.KubeProxy.IPVSScheduler
+		// MetalLB in layer 2 mode needs strict ARP under IPVS: otherwise
+		// every node answers ARP for the addresses on kube-ipvs0.
+		cfg.IPVS.StrictARP = c.Ingress != nil && c.Ingress.LoadBalancer == "metallb"
 	case "iptables":
 	case "nftables":
 		// Beta and on by default from 1.31; alpha behind a gate before.

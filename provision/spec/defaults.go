@@ -56,6 +56,17 @@ func CalicoManifestURL(v string) string {
 	return "https://raw.githubusercontent.com/projectcalico/calico/" + v + "/manifests/calico.yaml"
 }
 
+// MetalLBManifestURL is the MetalLB (layer 2, native mode) kprov installs
+// on a Kubernetes version: v0.13.5 up to 1.21 (the v3.11 stack's), v0.15.2
+// after.
+func MetalLBManifestURL(kubernetesVersion string) string {
+	v := "v0.15.2"
+	if parsed, err := version.ParseSemantic(kubernetesVersion); err == nil && parsed.Minor() < 22 {
+		v = "v0.13.5"
+	}
+	return "https://raw.githubusercontent.com/metallb/metallb/" + v + "/config/manifests/metallb-native.yaml"
+}
+
 // DefaultIngressManifest is the early-2020 ingress-nginx of the v3.11 stack.
 const DefaultIngressManifest = "https://raw.githubusercontent.com/kubernetes/ingress-nginx/nginx-0.30.0/deploy/static/mandatory.yaml"
 
@@ -141,6 +152,13 @@ func applyDefaults(c *Cluster) {
 		def(&in.Namespace, DefaultIngressNamespace)
 		def(&in.ServiceName, DefaultIngressService)
 		def(&in.ExternalTrafficPolicy, DefaultTrafficPolicy)
+		if len(in.Addresses) > 0 {
+			def(&in.LoadBalancer, "metallb")
+		}
+		def(&in.LoadBalancer, "none")
+		if in.LoadBalancer == "metallb" {
+			def(&in.LoadBalancerManifest, MetalLBManifestURL(c.KubernetesVersion))
+		}
 	}
 	if c.Artifacts == nil {
 		c.Artifacts = &Artifacts{}

@@ -166,6 +166,11 @@ type Ingress struct {
 	ServiceName           string   `hcl:"service_name,optional"`
 	ExternalTrafficPolicy string   `hcl:"external_traffic_policy,optional"`
 	Addresses             []string `hcl:"addresses,optional"`
+	// LoadBalancer gives the Service its addresses where no cloud does:
+	// "metallb" (layer 2, the default when addresses are set) or "none".
+	LoadBalancer         string `hcl:"load_balancer,optional"`
+	LoadBalancerManifest string `hcl:"load_balancer_manifest,optional"`
+	LoadBalancerSHA256   string `hcl:"load_balancer_sha256,optional"`
 
 	Body hcl.Body `hcl:",body"`
 }

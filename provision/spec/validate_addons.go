@@ -34,7 +34,7 @@ func (v *validator) kubeProxy() {
 
 func (v *validator) calico() {
 	ca := v.c.Calico
-	v.manifest(ca.Body, ca.Manifest, ca.SHA256)
+	v.manifest(ca.Body, "manifest", ca.Manifest, ca.SHA256)
 	v.oneOf(ca.Body, "encapsulation", ca.Encapsulation, "none", "ipip", "vxlan")
 	v.autodetection()
 	if ca.MTU != "auto" {
@@ -99,17 +99,20 @@ func (v *validator) calicoNetwork(pod netip.Prefix, okPod bool) {
 	}
 }
 
-func (v *validator) manifest(body hcl.Body, manifest, sum string) {
+// manifest checks a manifest attribute (attr) and its sum (attr's name
+// with sha256 for manifest).
+func (v *validator) manifest(body hcl.Body, attr, manifest, sum string) {
+	sumAttr := strings.Replace(attr, "manifest", "sha256", 1)
 	if u, err := url.Parse(manifest); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
 		// A defaulted manifest is kprov's to pin (in the lock file); one
 		// the user named without a sum is theirs.
-		if sum == "" && written(body, "manifest") {
-			v.warnf(v.at(body, "manifest"), "Manifest is not pinned", "No sha256 is set for %s, so nothing checks what is downloaded; set sha256 = \"...\".", manifest)
+		if sum == "" && written(body, attr) {
+			v.warnf(v.at(body, attr), "Manifest is not pinned", "No sha256 is set for %s, so nothing checks what is downloaded; set %s = \"...\".", manifest, sumAttr)
 		}
 	} else if strings.Contains(manifest, "://") || manifest == "" {
-		v.errorf(v.at(body, "manifest"), "Invalid manifest", "%q: use an http(s) URL or a local file path.", manifest)
+		v.errorf(v.at(body, attr), "Invalid manifest", "%q: use an http(s) URL or a local file path.", manifest)
 	}
-	v.sha256(body, "sha256", sum)
+	v.sha256(body, sumAttr, sum)
 }
 
 func (v *validator) ingress() {
@@ -117,7 +120,7 @@ func (v *validator) ingress() {
 	if in == nil {
 		return
 	}
-	v.manifest(in.Body, in.Manifest, in.SHA256)
+	v.manifest(in.Body, "manifest", in.Manifest, in.SHA256)
 	if retiredIngressNginx(in.Manifest) {
 		v.warnf(v.at(in.Body, "manifest"), "ingress-nginx is retired",
 			"The Kubernetes project retired ingress-nginx in March 2026: it gets no more releases or security fixes. kprov installs it as asked; "+
@@ -130,6 +133,22 @@ func (v *validator) ingress() {
 		v.errorf(v.at(in.Body, "service_name"), "Invalid service_name", "%q: %s.", in.ServiceName, strings.Join(errs, "; "))
 	}
 	v.oneOf(in.Body, "external_traffic_policy", in.ExternalTrafficPolicy, "Local", "Cluster")
+	if !v.oneOf(in.Body, "load_balancer", in.LoadBalancer, "metallb", "none") {
+		return
+	}
+	if in.LoadBalancer == "none" && in.LoadBalancerManifest != "" {
+		v.errorf(v.at(in.Body, "load_balancer_manifest"), "Manifest without a load balancer", "load_balancer_manifest applies only to load_balancer = \"metallb\"; remove it.")
+	}
+	switch {
+	case in.LoadBalancer == "metallb" && len(in.Addresses) == 0:
+		v.errorf(v.at(in.Body, "load_balancer"), "No addresses for MetalLB", "MetalLB announces the addresses listed in ingress.addresses; list at least one address of the node network.")
+	case in.LoadBalancer == "metallb":
+		v.manifest(in.Body, "load_balancer_manifest", in.LoadBalancerManifest, in.LoadBalancerSHA256)
+	case len(in.Addresses) > 0:
+		v.errorf(v.at(in.Body, "addresses"), "Addresses without a load balancer", "load_balancer = \"none\" leaves nothing to announce %v; remove the addresses or use load_balancer = \"metallb\".", in.Addresses)
+	default:
+		v.warnf(v.at(in.Body, "load_balancer"), "The ingress Service gets no address", "Nothing on KVM hosts implements Services of type LoadBalancer: without load_balancer = \"metallb\" and addresses, the ingress stays <pending>.")
+	}
 }
 
 // ingressAddresses checks the addresses the ingress Service answers on:

@@ -19,11 +19,11 @@ type Wanted struct {
 	Name, Source, SHA256 string
 }
 
-// Names of the manifests in the lock file.
+// Names of the manifests, as kprov.lock.hcl records them.
 const (
-	CalicoManifest       = "manifest/calico"
-	IngressManifest      = "manifest/ingress"
-	LoadBalancerManifest = "manifest/load-balancer"
+	CalicoManifest       = "calico"
+	IngressManifest      = "ingress"
+	LoadBalancerManifest = "load-balancer"
 )
 
 // Needs lists the manifests a normalized spec needs, in apply order.

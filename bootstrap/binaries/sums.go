@@ -23,7 +23,8 @@ const (
 // Pin is one thing kprov pins by sha256: the base image, a Kubernetes
 // binary, the crictl tarball, the Calico or ingress manifest.
 type Pin struct {
-	// Name is image, kubeadm, kubelet, kubectl, crictl, calico or ingress.
+	// Name is image, kubeadm, kubelet, kubectl, crictl, calico, ingress or
+	// load-balancer.
 	Name string
 	// Source is the URL or local path the thing is read from.
 	Source string
@@ -62,6 +63,9 @@ func Pins(c *spec.Cluster) []Pin {
 	}
 	if c.Ingress != nil && c.Ingress.Manifest != "" {
 		add("ingress", c.Ingress.Manifest, "", c.Ingress.SHA256)
+	}
+	if c.Ingress != nil && c.Ingress.LoadBalancerManifest != "" {
+		add("load-balancer", c.Ingress.LoadBalancerManifest, "", c.Ingress.LoadBalancerSHA256)
 	}
 	return out
 }

@@ -132,7 +132,7 @@ func TestPrecedence(t *testing.T) {
 		origin Origin
 	}{
 		"kubeadm": {sumA, FromSpec}, "kubelet": {sumB, FromLock}, "kubectl": {sumC, FromPublished}, "crictl": {sumD, FromPublished},
-		"image": {"", ""}, "calico": {"", ""}, "ingress": {"", ""},
+		"image": {"", ""}, "calico": {"", ""}, "ingress": {"", ""}, "load-balancer": {"", ""},
 	}
 	for _, p := range pins {
 		w, ok := want[p.Name]
@@ -147,8 +147,8 @@ func TestPrecedence(t *testing.T) {
 	if len(f.gets) != 2 || f.gets[0] != src[2].SHA256URL || f.gets[1] != src[3].SHA256URL {
 		t.Errorf("fetched %v, want only kubectl's and crictl's sums", f.gets)
 	}
-	if open := Open(pins); len(open) != 3 {
-		t.Errorf("open pins %v, want image, calico and ingress (hashed by their callers)", open)
+	if open := Open(pins); len(open) != 4 {
+		t.Errorf("open pins %v, want image, calico, ingress and load-balancer (hashed by their callers)", open)
 	}
 }
 

@@ -13,8 +13,10 @@ import (
 	kubelet "k8s.io/kubelet/config/v1beta1"
 	bootstraptokenv1 "k8s.io/kubernetes/cmd/kubeadm/app/apis/bootstraptoken/v1"
 	kubeadmapi "k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kprov/kprov/provision/plan"
+	"github.com/kprov/kprov/provision/spec"
 	"github.com/kprov/kprov/provision/state"
 )
 
@@ -165,4 +167,18 @@ func checkSecrets(s *state.Secrets) error {
 		return errors.New("certificate key is not 64 lowercase hex characters")
 	}
 	return nil
+}
+
+// KubeProxyConfig is the KubeProxyConfiguration document kprov hands
+// kubeadm init, which stores it in the kube-system/kube-proxy ConfigMap.
+func KubeProxyConfig(c *spec.Cluster) ([]byte, error) {
+	d, err := kubeProxy(Input{Cluster: c})
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]any{"apiVersion": d.apiVersion, "kind": d.kind}
+	for k, v := range d.fields {
+		m[k] = v
+	}
+	return yaml.Marshal(m)
 }

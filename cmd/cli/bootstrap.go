@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kprov/kprov/bootstrap/addons"
+	"github.com/kprov/kprov/bootstrap/apply"
 	"github.com/kprov/kprov/bootstrap/binaries"
 	"github.com/kprov/kprov/bootstrap/kubeadm"
 	"github.com/kprov/kprov/bootstrap/kubeadmrun"
@@ -36,6 +38,9 @@ type bootstrapper struct {
 	parallel int
 	closer   func()
 	mu       sync.Mutex
+	// Addons: the plan and the API connection, made on first use.
+	steps  []addons.Step
+	client *apply.Client
 }
 
 // newBootstrapper opens the SSH engine on the cluster's nodes: pinned host

@@ -114,6 +114,7 @@ func newRoot(env Env) *cobra.Command {
 		newDown(env),
 		newSSH(env),
 		newKubeconfig(env),
+		newVerify(env),
 		newVersion(env),
 	)
 	return root

@@ -111,6 +111,7 @@ func up(ctx context.Context, env Env, cl *cluster, specPath string, replace, loc
 		{"provision/ssh", func(ctx context.Context) error { return w.Wait(ctx, cl.nodes) }},
 	}
 	phases = append(phases, b.phases()...)
+	phases = append(phases, b.addonPhases()...)
 	if phases, err = sel.apply(phases); err != nil {
 		return err
 	}

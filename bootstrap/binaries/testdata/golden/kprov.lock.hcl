@@ -41,3 +41,8 @@ artifact "kubelet" {
   source = "http://10.77.0.1:8080/release/v1.21.14/bin/linux/amd64/kubelet"
   sha256 = "2222222222222222222222222222222222222222222222222222222222222222"
 }
+
+artifact "load-balancer" {
+  source = "https://raw.githubusercontent.com/metallb/metallb/v0.13.5/config/manifests/metallb-native.yaml"
+  sha256 = "7777777777777777777777777777777777777777777777777777777777777777"
+}

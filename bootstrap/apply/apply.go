@@ -1,0 +1,264 @@
+package apply
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/kprov/kprov/bootstrap/addons"
+)
+
+// Result counts what an apply did.
+type Result struct {
+	Created, Changed, Unchanged int
+	// Names of created or changed objects, in apply order.
+	Touched []string
+}
+
+func (r *Result) add(o Result) {
+	r.Created += o.Created
+	r.Changed += o.Changed
+	r.Unchanged += o.Unchanged
+	r.Touched = append(r.Touched, o.Touched...)
+}
+
+// ObjectError names the object the API server refused, and says why.
+type ObjectError struct {
+	Step, Object string
+	Err          error
+}
+
+func (e *ObjectError) Error() string {
+	return fmt.Sprintf("%s: apply %s: %v", e.Step, e.Object, e.Err)
+}
+
+func (e *ObjectError) Unwrap() error { return e.Err }
+
+// Step applies one step: namespaces and CRDs first, then (once the CRDs
+// are Established) the rest in manifest order; then it waits until the
+// step's DaemonSets and Deployments have rolled out.
+func (c *Client) Step(ctx context.Context, s addons.Step) (Result, error) {
+	var first, crds, rest []addons.Object
+	for _, o := range s.Objects {
+		switch o.GetKind() {
+		case "Namespace":
+			first = append(first, o)
+		case "CustomResourceDefinition":
+			crds = append(crds, o)
+		default:
+			rest = append(rest, o)
+		}
+	}
+	var res Result
+	for _, group := range [][]addons.Object{first, crds} {
+		r, err := c.objects(ctx, s.Name, group)
+		res.add(r)
+		if err != nil {
+			return res, err
+		}
+	}
+	if len(crds) > 0 {
+		if err := c.established(ctx, s.Name, crds); err != nil {
+			return res, err
+		}
+		c.Mapper.Reset()
+	}
+	r, err := c.objects(ctx, s.Name, rest)
+	res.add(r)
+	if err != nil {
+		return res, err
+	}
+	return res, c.rollouts(ctx, s.Name, rest)
+}
+
+func (c *Client) objects(ctx context.Context, step string, objs []addons.Object) (Result, error) {
+	var res Result
+	for _, o := range objs {
+		before, after, err := c.one(ctx, o)
+		if err != nil {
+			return res, &ObjectError{Step: step, Object: addons.Ref(o), Err: err}
+		}
+		switch {
+		case before == "":
+			res.Created++
+			res.Touched = append(res.Touched, "created "+addons.Ref(o))
+		case before != after:
+			res.Changed++
+			res.Touched = append(res.Touched, "changed "+addons.Ref(o))
+		default:
+			res.Unchanged++
+		}
+	}
+	return res, nil
+}
+
+// resource finds the API resource of o; after CRDs are added the mapper
+// may need one refresh.
+func (c *Client) resource(o addons.Object) (dynamic.ResourceInterface, error) {
+	gvk := o.GroupVersionKind()
+	m, err := c.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if meta.IsNoMatchError(err) {
+		c.Mapper.Reset()
+		m, err = c.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	}
+	if err != nil {
+		if meta.IsNoMatchError(err) {
+			return nil, fmt.Errorf("the API server does not serve %s %s: is the manifest made for this Kubernetes version?", gvk.GroupVersion(), gvk.Kind)
+		}
+		return nil, err
+	}
+	if m.Scope.Name() == meta.RESTScopeNameNamespace {
+		ns := o.GetNamespace()
+		if ns == "" {
+			ns = metav1.NamespaceDefault
+		}
+		return c.Dynamic.Resource(m.Resource).Namespace(ns), nil
+	}
+	return c.Dynamic.Resource(m.Resource), nil
+}
+
+// one server-side applies o and returns its resourceVersion before ("" if
+// it did not exist) and after: the same version means nothing changed.
+func (c *Client) one(ctx context.Context, o addons.Object) (before, after string, err error) {
+	r, err := c.resource(o)
+	if err != nil {
+		return "", "", err
+	}
+	cur, err := r.Get(ctx, o.GetName(), metav1.GetOptions{})
+	switch {
+	case err == nil:
+		before = cur.GetResourceVersion()
+	case !apierrors.IsNotFound(err):
+		return "", "", err
+	}
+	if before != "" && bare(o) {
+		// Nothing to own: the API server drops a manager with no fields,
+		// so applying would re-add it and bump the version every time.
+		return before, before, nil
+	}
+	data, err := json.Marshal(o.Object)
+	if err != nil {
+		return "", "", err
+	}
+	force := true
+	got, err := r.Patch(ctx, o.GetName(), types.ApplyPatchType, data, metav1.PatchOptions{FieldManager: FieldManager, Force: &force})
+	if err != nil {
+		return "", "", err
+	}
+	return before, got.GetResourceVersion(), nil
+}
+
+// Steps applies every step in order, stopping at the first error.
+func (c *Client) Steps(ctx context.Context, steps []addons.Step, progress func(step string, r Result)) (Result, error) {
+	var total Result
+	for _, s := range steps {
+		r, err := c.Step(ctx, s)
+		total.add(r)
+		if progress != nil {
+			progress(s.Name, r)
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// WaitError says what did not become ready in time, with its last status.
+type WaitError struct {
+	Step, Object, Status, Hint string
+	Timeout                    time.Duration
+}
+
+func (e *WaitError) Error() string {
+	return fmt.Sprintf("%s: %s not ready after %s: %s. %s", e.Step, e.Object, e.Timeout, e.Status, e.Hint)
+}
+
+// poll calls check every Poll until it says done, ctx ends or the
+// rollout timeout passes; check's last status goes into the error.
+func (c *Client) poll(ctx context.Context, step, object, hint string, check func(context.Context) (bool, string, error)) error {
+	ctx, cancel := context.WithTimeout(ctx, c.RolloutTimeout)
+	defer cancel()
+	status := "not seen yet"
+	for {
+		done, s, err := check(ctx)
+		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			return &ObjectError{Step: step, Object: object, Err: err}
+		}
+		if s != "" {
+			status = s
+		}
+		if done {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.Canceled) {
+				return ctx.Err()
+			}
+			return &WaitError{Step: step, Object: object, Status: status, Hint: hint, Timeout: c.RolloutTimeout}
+		case <-time.After(c.Poll):
+		}
+	}
+}
+
+// established waits until every CRD serves its kinds.
+func (c *Client) established(ctx context.Context, step string, crds []addons.Object) error {
+	for _, o := range crds {
+		r, err := c.resource(o)
+		if err != nil {
+			return &ObjectError{Step: step, Object: addons.Ref(o), Err: err}
+		}
+		err = c.poll(ctx, step, addons.Ref(o), "The API server did not accept the definition; see its conditions with kubectl get crd -o yaml.",
+			func(ctx context.Context) (bool, string, error) {
+				got, err := r.Get(ctx, o.GetName(), metav1.GetOptions{})
+				if err != nil {
+					return false, "", err
+				}
+				return condition(got, "Established")
+			})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// condition reports whether the status condition typ is True.
+func condition(o *unstructured.Unstructured, typ string) (bool, string, error) {
+	conds, _, _ := unstructured.NestedSlice(o.Object, "status", "conditions")
+	for _, c := range conds {
+		m, _ := c.(map[string]any)
+		if m["type"] == typ {
+			return m["status"] == "True", fmt.Sprintf("%s=%v (%v)", typ, m["status"], m["message"]), nil
+		}
+	}
+	return false, typ + " condition not set", nil
+}
+
+// bare says o sets nothing but its name: a Namespace to create if
+// missing, an empty Secret a controller fills (MetalLB's webhook
+// certificate).
+func bare(o addons.Object) bool {
+	for k := range o.Object {
+		if k != "apiVersion" && k != "kind" && k != "metadata" {
+			return false
+		}
+	}
+	meta, _ := o.Object["metadata"].(map[string]any)
+	for k := range meta {
+		if k != "name" && k != "namespace" {
+			return false
+		}
+	}
+	return true
+}

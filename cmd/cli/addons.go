@@ -1,0 +1,158 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/kprov/kprov/bootstrap/addons"
+	"github.com/kprov/kprov/bootstrap/apply"
+	"github.com/kprov/kprov/bootstrap/binaries"
+	"github.com/kprov/kprov/provision/state"
+)
+
+// addonPhases apply the cluster's networking after kubeadm: each phase
+// applies its step of the addon plan and waits for it to roll out.
+func (b *bootstrapper) addonPhases() []phase {
+	step := func(names ...string) func(context.Context) error {
+		return func(ctx context.Context) error { return b.applySteps(ctx, names...) }
+	}
+	return []phase{
+		{"addons/calico", step(addons.StepCalico)},
+		{"addons/load-balancer", step(addons.StepLoadBalancer, addons.StepPool)},
+		{"addons/ingress", step(addons.StepIngress)},
+		{"addons/policies", step(addons.StepPolicies)},
+	}
+}
+
+// addonSteps fetches the manifests (checked against the spec's and the
+// lock's sums, recorded in the lock) and builds the steps, once.
+func (b *bootstrapper) addonSteps(ctx context.Context) ([]addons.Step, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.steps != nil {
+		return b.steps, nil
+	}
+	steps, err := buildAddons(ctx, b.cl, b.specPath, b.locked, func(format string, args ...any) {
+		fmt.Fprintf(b.env.Stderr, "  "+format+"\n", args...)
+	})
+	if err != nil {
+		return nil, err
+	}
+	b.steps = steps
+	return steps, nil
+}
+
+func buildAddons(ctx context.Context, cl *cluster, specPath string, locked bool, logf func(string, ...any)) ([]addons.Step, error) {
+	c := cl.spec.Cluster
+	lockPath := binaries.LockPath(specPath)
+	lock, err := binaries.LoadLock(lockPath)
+	if err != nil {
+		return nil, err
+	}
+	want := map[string]bool{}
+	for _, w := range addons.Needs(c) {
+		want[w.Name] = true
+	}
+	manifests := map[string]addons.Manifest{}
+	var pins []binaries.Pin
+	for _, p := range binaries.Expect(binaries.Pins(c), lock) {
+		if !want[p.Name] {
+			continue
+		}
+		m, sum, err := addons.Fetch(ctx, p.Source, filepath.Dir(specPath), p.SHA256, string(p.Origin))
+		if err != nil {
+			return nil, fmt.Errorf("%s manifest: %w", p.Name, err)
+		}
+		manifests[p.Name] = m
+		if p.SHA256 == "" {
+			p.SHA256, p.Origin = sum, binaries.FromContent
+		}
+		pins = append(pins, p)
+	}
+	mode := binaries.Record
+	if locked {
+		mode = binaries.Locked
+	}
+	drift, err := binaries.Sync(lockPath, pins, mode)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range drift {
+		logf("%s: %s", lockPath, d)
+	}
+	return addons.Build(c, manifests)
+}
+
+// api connects to the API server through the first control plane's SSH
+// connection, with the admin kubeconfig kubeadm/kubeconfig saved.
+func (b *bootstrapper) api() (*apply.Client, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.client != nil {
+		return b.client, nil
+	}
+	cp, err := b.first()
+	if err != nil {
+		return nil, err
+	}
+	kc, err := readKubeconfig(b.cl.dir)
+	if err != nil {
+		return nil, err
+	}
+	client, err := apply.FromKubeconfig(kc, cp.DialContext)
+	if err != nil {
+		return nil, err
+	}
+	b.client = client
+	return client, nil
+}
+
+func readKubeconfig(dir string) ([]byte, error) {
+	path := filepath.Join(dir, state.KubeconfigFile)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no admin kubeconfig at %s: run kprov up (kubeadm/init and kubeadm/kubeconfig) first", path)
+	}
+	return data, err
+}
+
+func (b *bootstrapper) applySteps(ctx context.Context, names ...string) error {
+	steps, err := b.addonSteps(ctx)
+	if err != nil {
+		return err
+	}
+	client, err := b.api()
+	if err != nil {
+		return err
+	}
+	for _, s := range steps {
+		if !contains(names, s.Name) {
+			continue
+		}
+		r, err := client.Step(ctx, s)
+		for _, t := range r.Touched {
+			b.logf("%s: %s", s.Name, t)
+		}
+		if err != nil {
+			return err
+		}
+		if len(r.Touched) == 0 {
+			b.logf("%s: %d objects unchanged", s.Name, r.Unchanged)
+		}
+	}
+	return nil
+}
+
+func contains(ss []string, s string) bool {
+	for _, v := range ss {
+		if strings.EqualFold(v, s) {
+			return true
+		}
+	}
+	return false
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -137,7 +138,9 @@ func (c *Client) one(ctx context.Context, o addons.Object) (before, after string
 	switch {
 	case err == nil:
 		before = cur.GetResourceVersion()
-	case !apierrors.IsNotFound(err):
+	case apierrors.IsNotFound(err):
+		cur = nil
+	default:
 		return "", "", err
 	}
 	if before != "" && bare(o) {
@@ -150,11 +153,49 @@ func (c *Client) one(ctx context.Context, o addons.Object) (before, after string
 		return "", "", err
 	}
 	force := true
-	got, err := r.Patch(ctx, o.GetName(), types.ApplyPatchType, data, metav1.PatchOptions{FieldManager: FieldManager, Force: &force})
+	opts := metav1.PatchOptions{FieldManager: FieldManager, Force: &force}
+	if cur != nil && cur.GetResourceVersion() != "" && owns(cur) {
+		// Look first: a server-side dry run shows what the apply would
+		// make. Older API servers (1.21) write some unchanged objects
+		// anyway (a new managedFields timestamp), so skip when only that
+		// would differ.
+		dry := opts
+		dry.DryRun = []string{metav1.DryRunAll}
+		would, err := r.Patch(ctx, o.GetName(), types.ApplyPatchType, data, dry)
+		if err != nil {
+			return "", "", err
+		}
+		if sameContent(cur, would) {
+			return before, before, nil
+		}
+	}
+	got, err := r.Patch(ctx, o.GetName(), types.ApplyPatchType, data, opts)
 	if err != nil {
 		return "", "", err
 	}
 	return before, got.GetResourceVersion(), nil
+}
+
+// owns says kprov already manages fields of o with apply.
+func owns(o *unstructured.Unstructured) bool {
+	for _, m := range o.GetManagedFields() {
+		if m.Manager == FieldManager && m.Operation == metav1.ManagedFieldsOperationApply {
+			return true
+		}
+	}
+	return false
+}
+
+// sameContent compares two versions of an object but for bookkeeping:
+// managedFields timestamps and the resourceVersion.
+func sameContent(a, b *unstructured.Unstructured) bool {
+	strip := func(o *unstructured.Unstructured) map[string]any {
+		c := o.DeepCopy()
+		unstructured.RemoveNestedField(c.Object, "metadata", "managedFields")
+		unstructured.RemoveNestedField(c.Object, "metadata", "resourceVersion")
+		return c.Object
+	}
+	return equality.Semantic.DeepEqual(strip(a), strip(b))
 }
 
 // Steps applies every step in order, stopping at the first error.

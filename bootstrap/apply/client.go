@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"sync"
 	"time"
 
 	"k8s.io/client-go/discovery"
@@ -32,6 +33,35 @@ type Client struct {
 	// Timeouts: per request, and for rollouts and CRDs to settle.
 	RolloutTimeout time.Duration
 	Poll           time.Duration
+
+	warnings *warnings
+}
+
+// warnings keeps the API server's warnings (deprecated APIs), each once,
+// for kprov to show instead of client-go's log lines.
+type warnings struct {
+	mu   sync.Mutex
+	seen map[string]bool
+	new  []string
+}
+
+func (w *warnings) HandleWarningHeader(_ int, _ string, message string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if message == "" || w.seen[message] {
+		return
+	}
+	w.seen[message] = true
+	w.new = append(w.new, message)
+}
+
+// Warnings returns the API server warnings not returned before.
+func (c *Client) Warnings() []string {
+	c.warnings.mu.Lock()
+	defer c.warnings.mu.Unlock()
+	out := c.warnings.new
+	c.warnings.new = nil
+	return out
 }
 
 // FromKubeconfig connects with a kubeconfig; dial, when not nil, carries
@@ -58,6 +88,8 @@ func New(cfg *rest.Config) (*Client, error) {
 	// Quiet the client's own rate limiter: a manifest is a few dozen
 	// objects.
 	cfg.QPS, cfg.Burst = 50, 100
+	w := &warnings{seen: map[string]bool{}}
+	cfg.WarningHandler = w
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -72,5 +104,6 @@ func New(cfg *rest.Config) (*Client, error) {
 		Mapper:         restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc)),
 		RolloutTimeout: 5 * time.Minute,
 		Poll:           time.Second,
+		warnings:       w,
 	}, nil
 }

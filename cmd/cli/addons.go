@@ -12,6 +12,8 @@ import (
 	"github.com/kprov/kprov/bootstrap/addons"
 	"github.com/kprov/kprov/bootstrap/apply"
 	"github.com/kprov/kprov/bootstrap/binaries"
+	"github.com/kprov/kprov/provision/artifacts"
+	"github.com/kprov/kprov/provision/spec"
 	"github.com/kprov/kprov/provision/state"
 )
 
@@ -37,7 +39,7 @@ func (b *bootstrapper) addonSteps(ctx context.Context) ([]addons.Step, error) {
 	if b.steps != nil {
 		return b.steps, nil
 	}
-	steps, err := buildAddons(ctx, b.cl, b.specPath, b.locked, func(format string, args ...any) {
+	steps, err := buildAddons(ctx, b.cl.spec.Cluster, b.specPath, b.locked, func(format string, args ...any) {
 		fmt.Fprintf(b.env.Stderr, "  "+format+"\n", args...)
 	})
 	if err != nil {
@@ -47,8 +49,9 @@ func (b *bootstrapper) addonSteps(ctx context.Context) ([]addons.Step, error) {
 	return steps, nil
 }
 
-func buildAddons(ctx context.Context, cl *cluster, specPath string, locked bool, logf func(string, ...any)) ([]addons.Step, error) {
-	c := cl.spec.Cluster
+// buildAddons fetches the spec's manifests, checks and records their sums
+// in the lock file next to the spec, and builds the addon steps.
+func buildAddons(ctx context.Context, c *spec.Cluster, specPath string, locked bool, logf func(string, ...any)) ([]addons.Step, error) {
 	lockPath := binaries.LockPath(specPath)
 	lock, err := binaries.LoadLock(lockPath)
 	if err != nil {
@@ -138,6 +141,9 @@ func (b *bootstrapper) applySteps(ctx context.Context, names ...string) error {
 		for _, t := range r.Touched {
 			b.logf("%s: %s", s.Name, t)
 		}
+		for _, w := range client.Warnings() {
+			b.logf("%s: warning from the API server: %s", s.Name, w)
+		}
 		if err != nil {
 			return err
 		}
@@ -155,4 +161,18 @@ func contains(ss []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// addonFiles renders the steps as files addons/N-STEP.yaml, in apply
+// order.
+func addonFiles(steps []addons.Step) ([]artifacts.File, error) {
+	var files []artifacts.File
+	for i, s := range steps {
+		data, err := addons.Encode(s.Objects)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, artifacts.File{Path: fmt.Sprintf("addons/%d-%s.yaml", i+1, s.Name), Data: data})
+	}
+	return files, nil
 }

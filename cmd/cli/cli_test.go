@@ -28,6 +28,8 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: true,
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("EXAMPLES", examples)
+			// Faithful copies of upstream manifests (../shared/upstream).
+			e.Setenv("KPROV_VAR_upstream", filepath.Join(filepath.Dir(examples), "..", "shared", "upstream"))
 			e.Setenv("KPROV_STATE_DIR", filepath.Join(e.WorkDir, "state"))
 			e.Setenv("NO_COLOR", "1")
 			return nil

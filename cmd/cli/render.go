@@ -19,20 +19,36 @@ const renderMarker = ".kprov-render"
 func newRender(env Env) *cobra.Command {
 	var f buildFlags
 	var out string
+	var withAddons, locked bool
 	cmd := &cobra.Command{
 		Use:   "render FILE --out DIR",
 		Short: "Write every artifact kprov would create into a folder",
 		Long: "render writes the libvirt definitions, cloud-init seeds, kubeadm configurations and\n" +
 			"node preparation files of the spec into DIR. The same spec and state folder give\n" +
-			"byte-identical files. Files holding secrets are written 0600.",
+			"byte-identical files. Files holding secrets are written 0600. With --addons it also\n" +
+			"fetches the Calico, load balancer and ingress manifests (checked against, or recorded\n" +
+			"in, kprov.lock.hcl) and writes the objects kprov applies, in order, under addons/.",
 		Args: exactArgs(1, "one spec file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
 				return usageError{errors.New("render needs --out DIR")}
 			}
-			_, set, err := f.build(env, args[0], true)
+			s, set, err := f.build(env, args[0], true)
 			if err != nil {
 				return err
+			}
+			if withAddons {
+				steps, err := buildAddons(cmd.Context(), s.Cluster, args[0], locked, func(format string, args ...any) {
+					fmt.Fprintf(env.Stderr, format+"\n", args...)
+				})
+				if err != nil {
+					return err
+				}
+				files, err := addonFiles(steps)
+				if err != nil {
+					return err
+				}
+				set.Files = append(set.Files, files...)
 			}
 			if err := writeSet(out, set); err != nil {
 				return err
@@ -43,6 +59,8 @@ func newRender(env Env) *cobra.Command {
 	}
 	f.register(cmd)
 	cmd.Flags().StringVar(&out, "out", "", "folder to write into (created; replaced if an earlier render wrote it)")
+	cmd.Flags().BoolVar(&withAddons, "addons", false, "also fetch the manifests and write the addon objects (addons/)")
+	cmd.Flags().BoolVar(&locked, "locked", false, "with --addons: refuse a manifest whose sha256 is not the lock's")
 	return cmd
 }
 

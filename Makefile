@@ -6,6 +6,8 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo deve
 LDFLAGS := -X github.com/kprov/kprov/cmd/cli.Version=$(VERSION)
 # kubeadm releases that judge kprov's rendered configurations.
 ORACLES := v1.21.14 v1.30.14 v1.37.2
+# kube-apiserver releases (with etcd) of the API server judge.
+APISERVERS := v1.21.14 v1.37.2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all build demo test test-short bench update lint deps oracles clean
@@ -33,9 +35,12 @@ deps:
 		genisoimage xorriso libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils \
 		dnsmasq-base iproute2 iptables debootstrap extlinux syslinux-common e2fsprogs fdisk >/dev/null
 
-# Real kubeadm binaries built from the Go module proxy, cached in ~/.cache/kprov.
+# Real kubeadm, kube-apiserver and etcd binaries built from the Go module
+# proxy, cached in ~/.cache/kprov.
 oracles:
 	@for v in $(ORACLES); do bootstrap/kubeadm/oracle/build.sh $$v; done
+	@for v in $(APISERVERS); do bootstrap/kubeadm/oracle/build.sh $$v "" kube-apiserver || exit 1; done
+	@bootstrap/kubeadm/oracle/build-etcd.sh
 
 # Every tier: unit, golden, CLI scripts, and the real judges.
 test: deps oracles

@@ -104,7 +104,7 @@ lab-status:
 # this lab can reach serves: the lab stops after preparing the nodes and
 # installing kubeadm, kubelet and kubectl (see README).
 lab: build lab-image lab-daemons lab-mirror
-	$(SUDO) $(LAB) exec $(BIN) up --skip kubeadm $(LAB_SPEC)
+	$(SUDO) $(LAB) exec $(BIN) up --skip kubeadm,addons $(LAB_SPEC)
 	$(SUDO) $(LAB) exec $(BIN) status $(LAB_SPEC)
 
 # kprov down runs only while the daemons are up; then the daemons go.

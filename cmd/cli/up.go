@@ -29,12 +29,15 @@ func newUp(env Env) *cobra.Command {
 	var locked bool
 	cmd := &cobra.Command{
 		Use:   "up FILE",
-		Short: "Create the cluster's nodes and wait until each answers SSH",
+		Short: "Create the cluster: nodes, kubeadm, then Calico, ingress and policies",
 		Long: "up makes every planned node exist on the spec's libvirt host (network, pool, base\n" +
 			"image, NVMe-backed qcow2 overlays, cloud-init seeds, domains) and waits until each\n" +
-			"answers SSH with the host key kprov gave it. Every step looks before it acts: on a\n" +
+			"answers SSH with the host key kprov gave it; prepares the nodes and runs kubeadm;\n" +
+			"then applies Calico, the load balancer, the ingress and the default-deny policies\n" +
+			"through the API server, tunnelled over SSH. Every step looks before it acts: on a\n" +
 			"converged cluster up changes nothing. A node whose definition drifted from the spec\n" +
-			"is reported, and recreated only with --replace.",
+			"is reported, and recreated only with --replace. --only/--skip pick phases; libvirt\n" +
+			"is only contacted when a provision phase runs.",
 		Args: exactArgs(1, "one spec file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := f.prepare(env, args[0], true)
@@ -55,11 +58,91 @@ func newUp(env Env) *cobra.Command {
 
 func up(ctx context.Context, env Env, cl *cluster, specPath string, replace, locked bool, parallel int, sel phaseSelection) error {
 	c := cl.spec.Cluster
+	hv := &hypervisor{env: env, cl: cl, replace: replace, parallel: parallel}
+	defer hv.close()
+	b, err := newBootstrapper(env, cl, specPath, parallel)
+	if err != nil {
+		return err
+	}
+	defer b.closer()
+	b.locked = locked
+	b.imageSum = func() string {
+		if hv.p == nil {
+			return ""
+		}
+		return hv.p.ImageSHA256
+	}
+	prov := hv.phase
+	// Everything `up` does, in order.
+	phases := []phase{
+		{"provision/network", prov((*virt.Provisioner).EnsureNetwork)},
+		{"provision/pool", prov((*virt.Provisioner).EnsurePool)},
+		{"provision/image", prov((*virt.Provisioner).EnsureImage)},
+		{"provision/drift", prov(func(p *virt.Provisioner, ctx context.Context) error { _, err := p.CheckDrift(ctx); return err })},
+		{"provision/disks", prov((*virt.Provisioner).EnsureDisks)},
+		{"provision/seeds", prov((*virt.Provisioner).EnsureSeeds)},
+		{"provision/domains", prov((*virt.Provisioner).EnsureDomains)},
+		{"provision/start", prov((*virt.Provisioner).Start)},
+		{"provision/ssh", prov(func(_ *virt.Provisioner, ctx context.Context) error { return hv.w.Wait(ctx, cl.nodes) })},
+	}
+	phases = append(phases, b.phases()...)
+	phases = append(phases, b.addonPhases()...)
+	if phases, err = sel.apply(phases); err != nil {
+		return err
+	}
+	if err := runPhases(ctx, env.Stderr, phases); err != nil {
+		return err
+	}
+	kh, err := state.WriteKnownHosts(cl.dir, cl.nodes, cl.secrets)
+	if err != nil {
+		return err
+	}
+	if hv.p != nil {
+		fmt.Fprintf(env.Stderr, "%d nodes up, %d changes made\n", len(cl.nodes), hv.p.Mutations())
+	}
+	fmt.Fprintf(env.Stderr, "ssh in: ssh -i %s -o UserKnownHostsFile=%s %s@<address from kprov status>\n",
+		filepath.Join(cl.dir, state.SSHKeyFile), kh, c.SSH.User)
+	return nil
+}
+
+// hypervisor opens the libvirt connection when the first provision phase
+// runs: `up --only addons` on a running cluster needs no libvirt.
+type hypervisor struct {
+	env      Env
+	cl       *cluster
+	replace  bool
+	parallel int
+
+	conn *virt.Conn
+	p    *virt.Provisioner
+	w    *virt.Waiter
+}
+
+func (h *hypervisor) phase(f func(*virt.Provisioner, context.Context) error) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if err := h.open(ctx); err != nil {
+			return err
+		}
+		return f(h.p, ctx)
+	}
+}
+
+func (h *hypervisor) close() {
+	if h.conn != nil {
+		h.conn.Close()
+	}
+}
+
+func (h *hypervisor) open(ctx context.Context) error {
+	if h.p != nil {
+		return nil
+	}
+	env, cl, c := h.env, h.cl, h.cl.spec.Cluster
 	conn, err := connect(ctx, env, c.Hypervisor.URI)
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
+	h.conn = conn
 	host, why, err := conn.Host(c.Hypervisor.Accelerator)
 	if err != nil {
 		return err
@@ -73,7 +156,7 @@ func up(ctx context.Context, env Env, cl *cluster, specPath string, replace, loc
 	p := &virt.Provisioner{
 		Conn: conn, Cluster: c, Nodes: cl.nodes, Host: host, Image: img,
 		Hashes: map[string]string{}, Seeds: map[string][]byte{},
-		Replace: replace, Parallel: parallel,
+		Replace: h.replace, Parallel: h.parallel,
 		Log: func(format string, args ...any) { fmt.Fprintf(env.Stderr, "  "+format+"\n", args...) },
 	}
 	for _, n := range cl.nodes {
@@ -90,41 +173,7 @@ func up(ctx context.Context, env Env, cl *cluster, specPath string, replace, loc
 	if local(conn.URI) {
 		w.ConsoleTail = func(n plan.Node) string { return virt.FileTail(plan.ConsoleLog(host, n), 25) }
 	}
-	drift := func(ctx context.Context) error { _, err := p.CheckDrift(ctx); return err }
-	b, err := newBootstrapper(env, cl, specPath, parallel)
-	if err != nil {
-		return err
-	}
-	defer b.closer()
-	b.locked = locked
-	b.imageSum = func() string { return p.ImageSHA256 }
-	// Everything `up` does, in order.
-	phases := []phase{
-		{"provision/network", p.EnsureNetwork},
-		{"provision/pool", p.EnsurePool},
-		{"provision/image", p.EnsureImage},
-		{"provision/drift", drift},
-		{"provision/disks", p.EnsureDisks},
-		{"provision/seeds", p.EnsureSeeds},
-		{"provision/domains", p.EnsureDomains},
-		{"provision/start", p.Start},
-		{"provision/ssh", func(ctx context.Context) error { return w.Wait(ctx, cl.nodes) }},
-	}
-	phases = append(phases, b.phases()...)
-	phases = append(phases, b.addonPhases()...)
-	if phases, err = sel.apply(phases); err != nil {
-		return err
-	}
-	if err := runPhases(ctx, env.Stderr, phases); err != nil {
-		return err
-	}
-	kh, err := state.WriteKnownHosts(cl.dir, cl.nodes, cl.secrets)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(env.Stderr, "%d nodes up, %d changes made\n", len(cl.nodes), p.Mutations())
-	fmt.Fprintf(env.Stderr, "ssh in: ssh -i %s -o UserKnownHostsFile=%s %s@<address from kprov status>\n",
-		filepath.Join(cl.dir, state.SSHKeyFile), kh, c.SSH.User)
+	h.p, h.w = p, w
 	return nil
 }
 

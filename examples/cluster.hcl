@@ -90,6 +90,10 @@ cluster "demo" {
     service_name            = "ingress-nginx"
     external_traffic_policy = "Local" # keep client source addresses
     addresses               = [local.ingress_vip]
+    # No cloud gives a KVM host's Service an address: MetalLB (layer 2)
+    # announces the addresses above from a node that runs an ingress pod.
+    load_balancer = "metallb" # or "none"
+    # load_balancer_manifest = "..." # default: MetalLB v0.13.5 for 1.21
   }
 
   network_policy {

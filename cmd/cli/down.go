@@ -2,14 +2,16 @@ package cli
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
+	"github.com/kprov/kprov/provision/state"
 	"github.com/kprov/kprov/provision/virt"
 )
 
 func newDown(env Env) *cobra.Command {
-	var f specFlags
+	var f stateFlags
 	var keepImage bool
 	cmd := &cobra.Command{
 		Use:   "down FILE",
@@ -24,6 +26,17 @@ func newDown(env Env) *cobra.Command {
 				return err
 			}
 			c := s.Cluster
+			dir := f.stateDir
+			if dir == "" {
+				dir = state.DefaultDir(c.Name)
+			}
+			if _, err := os.Stat(dir); err == nil {
+				release, err := lockState(env, cmd, args, dir)
+				if err != nil {
+					return err
+				}
+				defer release()
+			}
 			conn, err := connect(cmd.Context(), env, c.Hypervisor.URI)
 			if err != nil {
 				return err

@@ -45,6 +45,11 @@ func newUp(env Env) *cobra.Command {
 				return err
 			}
 			defer cl.cleanup()
+			release, err := lockState(env, cmd, args, cl.dir)
+			if err != nil {
+				return err
+			}
+			defer release()
 			return up(cmd.Context(), env, cl, args[0], replace, locked, parallel, sel)
 		},
 	}

@@ -181,7 +181,7 @@ func TestV311StackOn121(t *testing.T) {
 	steps = withoutWebhooks(steps)
 	cl := client(t, api)
 	dyn := cl.Dynamic
-	stop := controllers(t, dyn)
+	stop := judge.Controllers(dyn)
 	first := applyAll(t, cl, steps)
 	// Every object is new but the default namespace, which exists.
 	if first.Created != count(steps)-1 {
@@ -228,7 +228,7 @@ func TestV311StackOn121(t *testing.T) {
 		if len(failed) != 1 || !strings.Contains(failed[0], "calico-node IP_AUTODETECTION_METHOD: first-found, want interface=eth0") {
 			t.Fatalf("verify after the edit: %v", failed)
 		}
-		stop := controllers(t, dyn)
+		stop := judge.Controllers(dyn)
 		defer stop()
 		r, err := cl.Step(ctx, steps[0])
 		if err != nil {

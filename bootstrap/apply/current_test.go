@@ -34,7 +34,7 @@ func TestCurrentStackOn137(t *testing.T) {
 	}
 	steps = withoutWebhooks(steps)
 	cl := client(t, api)
-	stop := controllers(t, cl.Dynamic)
+	stop := judge.Controllers(cl.Dynamic)
 	first := applyAll(t, cl, steps)
 	// Every object is new but the default namespace, which exists.
 	if first.Created != count(steps)-1 {

@@ -1,19 +1,13 @@
 package apply_test
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
-	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/dynamic"
 
 	"github.com/kprov/kprov/bootstrap/addons"
 	"github.com/kprov/kprov/provision/judge"
@@ -72,68 +66,5 @@ func load(t testing.TB, name string) *spec.Cluster {
 }
 
 var (
-	daemonSets  = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "daemonsets"}
-	deployments = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
+	daemonSets = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "daemonsets"}
 )
-
-// controllers stands in for kube-controller-manager, kube-scheduler and
-// the kubelets, which a bare API server has not: it reports every
-// DaemonSet and Deployment as rolled out (one pod each), as their
-// controllers would once the pods run. Stop it before comparing
-// resourceVersions: status writes bump them.
-func controllers(t *testing.T, dyn dynamic.Interface) (stop func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for i := 0; i < 3000 && ctx.Err() == nil; i++ { // at most 10 minutes
-			for _, gvr := range []schema.GroupVersionResource{daemonSets, deployments} {
-				list, err := dyn.Resource(gvr).List(ctx, metav1.ListOptions{})
-				if err != nil {
-					continue
-				}
-				for i := range list.Items {
-					o := &list.Items[i]
-					if done, _ := rolledOutStatus(o); done {
-						continue
-					}
-					_, _ = dyn.Resource(gvr).Namespace(o.GetNamespace()).UpdateStatus(ctx, o, metav1.UpdateOptions{})
-				}
-			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(200 * time.Millisecond):
-			}
-		}
-	}()
-	return func() { cancel(); wg.Wait() }
-}
-
-// rolledOutStatus writes a rolled-out status into o, reporting whether it
-// already had one.
-func rolledOutStatus(o *unstructured.Unstructured) (bool, error) {
-	gen := o.GetGeneration()
-	var status map[string]any
-	if o.GetKind() == "DaemonSet" {
-		status = map[string]any{"observedGeneration": gen, "desiredNumberScheduled": int64(1), "currentNumberScheduled": int64(1),
-			"updatedNumberScheduled": int64(1), "numberAvailable": int64(1), "numberReady": int64(1), "numberMisscheduled": int64(0)}
-	} else {
-		replicas, found, _ := unstructured.NestedInt64(o.Object, "spec", "replicas")
-		if !found {
-			replicas = 1
-		}
-		status = map[string]any{"observedGeneration": gen, "replicas": replicas, "updatedReplicas": replicas, "availableReplicas": replicas, "readyReplicas": replicas}
-	}
-	cur, _, _ := unstructured.NestedMap(o.Object, "status")
-	same := true
-	for k, v := range status {
-		if cur[k] != v {
-			same = false
-		}
-	}
-	if same {
-		return true, nil
-	}
-	return false, unstructured.SetNestedField(o.Object, status, "status")
-}

@@ -26,31 +26,84 @@ import (
 // TestSSH runs `kprov ssh` against a real sshd, as a user a script makes,
 // inside a network namespace the script makes (testdata/ssh).
 func TestSSH(t *testing.T) {
+	runSSHScripts(t, "testdata/ssh", nil)
+}
+
+// runSSHScripts runs the scripts of dir as root, with the sshnode command
+// and cmds. Each script has its own user ($KPROV_VAR_user), network
+// namespace for nodes ($NETNS), a name for a second one ($CLIENTNS), a
+// state folder, and $KPROV_VAR_upstream, the faithful upstream manifests
+// (../shared/upstream).
+func runSSHScripts(t *testing.T, dir string, cmds map[string]func(ts *testscript.TestScript, neg bool, args []string)) {
 	if testing.Short() {
 		t.Skip("runs sshd in a network namespace; skipped with -short")
 	}
 	if os.Geteuid() != 0 {
-		t.Fatal("kprov ssh's test creates a network namespace and a user: run it as root, or go test -short")
+		t.Fatal("kprov's SSH tests create network namespaces and a user: run them as root, or go test -short")
 	}
 	for _, p := range []string{"ip", "/usr/sbin/sshd", "useradd", "sudo"} {
 		if _, err := exec.LookPath(p); err != nil {
 			t.Fatalf("%s missing: apt-get install -y iproute2 openssh-server passwd sudo (make deps)", p)
 		}
 	}
-	var seq atomic.Int32
+	upstream, err := filepath.Abs(filepath.Join("..", "..", "..", "shared", "upstream"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := map[string]func(ts *testscript.TestScript, neg bool, args []string){"sshnode": sshNode}
+	for name, cmd := range cmds {
+		all[name] = cmd
+	}
 	testscript.Run(t, testscript.Params{
-		Dir:                 "testdata/ssh",
+		Dir:                 dir,
 		RequireExplicitExec: true,
 		Setup: func(e *testscript.Env) error {
-			id := fmt.Sprintf("%d-%d", os.Getpid(), seq.Add(1))
+			id := fmt.Sprintf("%d-%d", os.Getpid(), scriptSeq.Add(1))
 			e.Setenv("KPROV_STATE_DIR", filepath.Join(e.WorkDir, "state"))
 			e.Setenv("KPROV_VAR_user", "kprovc"+strings.ReplaceAll(id, "-", "x"))
+			e.Setenv("KPROV_VAR_upstream", upstream)
 			e.Setenv("NETNS", "kprov-sshcli-"+id)
+			e.Setenv("CLIENTNS", "kprov-client-"+id)
 			e.Setenv("NO_COLOR", "1")
+			// The script's *testing.T, for the judges commands start.
+			e.Values[scriptTB{}] = e.T().(testing.TB)
 			return nil
 		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){"sshnode": sshNode},
+		Cmds: all,
 	})
+}
+
+// scriptSeq numbers the SSH scripts of the test binary: each gets its own
+// user and namespaces.
+var scriptSeq atomic.Int32
+
+// scriptTB keys the script's testing.TB in its values.
+type scriptTB struct{}
+
+// loadSpec loads a spec of the script with its KPROV_VAR_ variables.
+func loadSpec(ts *testscript.TestScript, path string) *spec.Spec {
+	l := spec.NewLoader()
+	for _, v := range []string{"user", "upstream"} {
+		l.Env = append(l.Env, "KPROV_VAR_"+v+"="+ts.Getenv("KPROV_VAR_"+v))
+	}
+	s, diags := l.LoadFile(ts.MkAbs(path))
+	if diags.HasErrors() {
+		ts.Fatalf("%v", diags)
+	}
+	return s
+}
+
+// nodeIP is the planned address of the spec's node.
+func nodeIP(ts *testscript.TestScript, s *spec.Spec, node string) string {
+	nodes, err := artifacts.Nodes(s.Cluster)
+	ts.Check(err)
+	for _, n := range nodes {
+		if n.Name == node {
+			return n.IP.String()
+		}
+	}
+	ts.Fatalf("spec has no node %s", node)
+	return ""
 }
 
 // sshnode SPEC NODE [wrongkey] makes the script's namespace and user (once),
@@ -61,20 +114,8 @@ func sshNode(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 2 {
 		ts.Fatalf("usage: sshnode SPEC NODE [wrongkey]")
 	}
-	l := spec.NewLoader()
-	l.Env = []string{"KPROV_VAR_user=" + ts.Getenv("KPROV_VAR_user")}
-	s, diags := l.LoadFile(ts.MkAbs(args[0]))
-	if diags.HasErrors() {
-		ts.Fatalf("%v", diags)
-	}
-	nodes, err := artifacts.Nodes(s.Cluster)
-	ts.Check(err)
-	ip := ""
-	for _, n := range nodes {
-		if n.Name == args[1] {
-			ip = n.IP.String()
-		}
-	}
+	s := loadSpec(ts, args[0])
+	ip := nodeIP(ts, s, args[1])
 	secrets, err := state.Load(filepath.Join(ts.Getenv("KPROV_STATE_DIR"), s.Cluster.Name))
 	ts.Check(err)
 	ns, user := ts.Getenv("NETNS"), s.Cluster.SSH.User

@@ -2,9 +2,18 @@ package judge
 
 import (
 	"context"
+	"crypto/tls"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -18,6 +27,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 )
 
 // The releases the API server judge is tested with: the oldest and the
@@ -217,3 +227,135 @@ func (w warningLogger) HandleWarningHeader(code int, agent, text string) {
 }
 
 var _ rest.WarningHandler = warningLogger{}
+
+// In a network namespace the judge's API server is bound to the given
+// address, as kubeadm's is to a control plane's: the kubeconfig names
+// https://ADDR:6443, the serving certificate that address, and both
+// processes live in the namespace, reached from the test only through
+// DialContext. The namespace outlives Stop: the test owns it.
+func TestAPIServerInNetns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: not running the real kube-apiserver")
+	}
+	if os.Geteuid() != 0 {
+		t.Fatal("the judge in a network namespace needs root (ip netns): run the test as root, or go test -short")
+	}
+	Need(t, "ip", "iproute2")
+	ns, addr := fmt.Sprintf("kprov-judge-%d", os.Getpid()), "10.40.0.11"
+	run := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	run("netns", "add", ns)
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
+	run("-n", ns, "link", "set", "lo", "up")
+	run("-n", ns, "addr", "add", addr+"/32", "dev", "lo")
+
+	a := StartAPIServerIn(t, "v1.21.14", Netns{Name: ns, Addr: addr})
+	want := "https://" + addr + ":6443"
+	kc, err := clientcmd.LoadFromFile(a.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.URL != want || a.Netns != ns || kc.Clusters[kc.Contexts[kc.CurrentContext].Cluster].Server != want {
+		t.Errorf("URL %s, netns %s, kubeconfig server %s; want %s in %s", a.URL, a.Netns,
+			kc.Clusters[kc.Contexts[kc.CurrentContext].Cluster].Server, want, ns)
+	}
+
+	// client-go checks the serving certificate against the URL's address.
+	cs, err := kubernetes.NewForConfig(a.RESTConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := bounded(t)
+	if sv, err := cs.Discovery().ServerVersion(); err != nil || sv.GitVersion != "v1.21.14" {
+		t.Fatalf("server version %v, %v", sv, err)
+	}
+	if _, err := cs.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: "in-netns", Namespace: "default"}, Data: map[string]string{"ns": ns},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := a.DialContext(ctx, "tcp", net.JoinHostPort(addr, "6443"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := tls.Client(conn, &tls.Config{InsecureSkipVerify: true})
+	if err := tc.HandshakeContext(ctx); err != nil {
+		t.Fatal(err)
+	}
+	leaf := tc.ConnectionState().PeerCertificates[0]
+	tc.Close()
+	if !slices.ContainsFunc(leaf.IPAddresses, func(ip net.IP) bool { return ip.String() == addr }) {
+		t.Errorf("serving certificate IP SANs %v lack %s", leaf.IPAddresses, addr)
+	}
+
+	// Both processes are in the namespace, not the test's; kube-apiserver
+	// listens on the address alone.
+	nsID, hostID := nsInode(t, filepath.Join("/run/netns", ns)), nsInode(t, "/proc/self/ns/net")
+	api, etcd := a.PIDs()
+	for name, pid := range map[string]int{"kube-apiserver": api, "etcd": etcd} {
+		if got := nsInode(t, fmt.Sprintf("/proc/%d/ns/net", pid)); got != nsID || got == hostID {
+			t.Errorf("%s (pid %d) is in network namespace %d; want %s's %d (the test's is %d)", name, pid, got, ns, nsID, hostID)
+		}
+	}
+	if l := listening(t, api); !slices.Contains(l, addr+":6443") || slices.ContainsFunc(l, func(s string) bool { return strings.HasSuffix(s, ":6443") && s != addr+":6443" }) {
+		t.Errorf("kube-apiserver listens on %v; want %s:6443 alone", l, addr)
+	}
+
+	a.Stop()
+	for name, pid := range map[string]int{"kube-apiserver": api, "etcd": etcd} {
+		if alive(pid) {
+			t.Errorf("%s pid %d still exists after Stop", name, pid)
+		}
+	}
+	if _, err := os.Stat(filepath.Join("/run/netns", ns)); err != nil {
+		t.Errorf("the namespace went with the judge: %v", err)
+	}
+	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if c, err := DialIn(dctx, ns, "tcp", net.JoinHostPort(addr, "6443")); err == nil {
+		c.Close()
+		t.Error("something still listens on 6443 in the namespace after Stop")
+	}
+}
+
+// nsInode is the inode of a namespace file.
+func nsInode(t *testing.T, path string) uint64 {
+	t.Helper()
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Ino
+}
+
+// listening are the IPv4 ADDR:PORTs pid's network namespace has TCP
+// sockets listening on (/proc/PID/net/tcp).
+func listening(t *testing.T, pid int) []string {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/net/tcp", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, line := range strings.Split(string(b), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) < 4 || f[3] != "0A" { // TCP_LISTEN
+			continue
+		}
+		host, port, _ := strings.Cut(f[1], ":")
+		h, err1 := strconv.ParseUint(host, 16, 32)
+		p, err2 := strconv.ParseUint(port, 16, 16)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		// The kernel prints the address as a native-endian number.
+		ip := make(net.IP, 4)
+		binary.NativeEndian.PutUint32(ip, uint32(h))
+		out = append(out, fmt.Sprintf("%s:%d", ip, p))
+	}
+	return out
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/crypto/ssh"
@@ -73,7 +74,7 @@ func up(ctx context.Context, env Env, cl *cluster, specPath string, replace, loc
 	b.locked = locked
 	b.imageSum = func() string {
 		if hv.p == nil {
-			return ""
+			return hv.imageSum
 		}
 		return hv.p.ImageSHA256
 	}
@@ -103,7 +104,7 @@ func up(ctx context.Context, env Env, cl *cluster, specPath string, replace, loc
 		return err
 	}
 	if hv.p != nil {
-		fmt.Fprintf(env.Stderr, "%d nodes up, %d changes made\n", len(cl.nodes), hv.p.Mutations())
+		fmt.Fprintf(env.Stderr, "%s up, %d changes made\n", plural(len(cl.nodes), "node"), hv.mutations())
 	}
 	fmt.Fprintf(env.Stderr, "ssh in: ssh -i %s -o UserKnownHostsFile=%s %s@<address from kprov status>\n",
 		filepath.Join(cl.dir, state.SSHKeyFile), kh, c.SSH.User)
@@ -118,24 +119,64 @@ type hypervisor struct {
 	replace  bool
 	parallel int
 
-	conn *virt.Conn
-	p    *virt.Provisioner
-	w    *virt.Waiter
+	conn     *virt.Conn
+	p        *virt.Provisioner
+	w        *virt.Waiter
+	before   int64  // mutations of earlier connections
+	imageSum string // the image's sha256, kept across reconnections
 }
 
+// phase runs f with the provisioner. Every provision phase is an
+// idempotent ensure, so when libvirtd went away under it (restarted,
+// upgraded) kprov dials again and runs the phase once more.
 func (h *hypervisor) phase(f func(*virt.Provisioner, context.Context) error) func(context.Context) error {
 	return func(ctx context.Context) error {
 		if err := h.open(ctx); err != nil {
 			return err
 		}
+		err := f(h.p, ctx)
+		if err == nil || ctx.Err() != nil || h.conn.L.IsConnected() {
+			return err
+		}
+		fmt.Fprintf(h.env.Stderr, "  lost the connection to libvirt (%v): connecting again\n", err)
+		h.close()
+		// libvirtd takes a few seconds to come back: once a second, for a
+		// minute at most.
+		for i := 0; ; i++ {
+			err := h.open(ctx)
+			if err == nil {
+				break
+			}
+			h.close()
+			if i == 59 || ctx.Err() != nil {
+				return fmt.Errorf("libvirt went away and did not come back within a minute: %w", err)
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
 		return f(h.p, ctx)
 	}
+}
+
+// mutations counts the changes made, across reconnections.
+func (h *hypervisor) mutations() int64 {
+	if h.p == nil {
+		return h.before
+	}
+	return h.before + h.p.Mutations()
 }
 
 func (h *hypervisor) close() {
 	if h.conn != nil {
 		h.conn.Close()
 	}
+	if h.p != nil {
+		h.before += h.p.Mutations()
+		h.imageSum = h.p.ImageSHA256
+	}
+	h.conn, h.p, h.w = nil, nil, nil
 }
 
 func (h *hypervisor) open(ctx context.Context) error {
@@ -229,4 +270,12 @@ func imageSource(src string) (virt.ImageSource, error) {
 		return nil, fmt.Errorf("image %s: downloading images is not built yet; download it yourself, check its sha256, and set image.source to the local path", src)
 	}
 	return virt.FileImage(src), nil
+}
+
+// plural is "1 node", "2 nodes".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }

@@ -9,6 +9,8 @@
 #           PID, delete the namespace, restore /dev/kvm; idempotent. Refuses
 #           while VMs run (`kprov down` removes them); --force destroys them.
 #   status  print whether the namespace and the daemons are up (exit 0 if so)
+#   restart-libvirtd  stop libvirtd (SIGTERM; VMs keep running) and start it
+#           again, as a host upgrade or crash would (for fault tests)
 #   exec    run CMD inside the namespace, e.g. `lab.sh exec kprov up lab.hcl`
 #
 # Contract: inside the namespace, `virsh -c qemu:///system` reaches the lab's
@@ -112,6 +114,13 @@ cmd_up() {
 	die "libvirtd did not answer within $((SECONDS - t0)) s (virsh -c $uri version): lab.sh down"
 }
 
+cmd_restart_libvirtd() {
+	need_root
+	local pid
+	if pid=$(alive "$run/libvirtd.pid" libvirtd); then stop "$pid" libvirtd; fi
+	cmd_up
+}
+
 cmd_down() {
 	need_root
 	local force=${1:-} pid f
@@ -189,6 +198,7 @@ case "${1:-}" in
 up) cmd_up ;;
 down) shift; cmd_down "$@" ;;
 status) cmd_status ;;
+restart-libvirtd) cmd_restart_libvirtd ;;
 exec) shift; cmd_exec "$@" ;;
 *) echo "usage: lab.sh up|down [--force]|status|exec CMD..." >&2; exit 2 ;;
 esac

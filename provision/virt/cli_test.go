@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,9 +19,11 @@ import (
 	"github.com/kprov/kprov/provision/judge"
 )
 
-// The kprov command's lifecycle on real VMs: up interrupted with Ctrl-C
-// while nodes boot, up again finishes, a third up changes nothing, status
-// shows the nodes, down removes everything and is safe twice.
+// The kprov command's lifecycle on real VMs: up interrupted by SIGTERM
+// while disks are made, by Ctrl-C while nodes boot (a concurrent up is
+// refused meanwhile) and by SIGTERM while they are prepared; up again
+// converges, the next changes nothing; a node removed by hand shows in
+// status and up recreates it; down removes everything and is safe twice.
 func TestCLILifecycle(t *testing.T) {
 	labtest.Need(t)
 	image := labtest.Image(t)
@@ -73,38 +76,91 @@ func TestCLILifecycle(t *testing.T) {
 		return out.String(), errb.String()
 	}
 	t.Cleanup(func() { kprov("down", specPath).Run() })
-
-	// Ctrl-C once the nodes are booting.
-	up := kprov("up", "--skip", "kubeadm,bootstrap/binaries", specPath)
-	stderr, _ := up.StderrPipe()
-	if err := up.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var seen strings.Builder
-	sc := bufio.NewScanner(stderr)
-	deadline := time.Now().Add(3 * time.Minute)
-	for sc.Scan() && time.Now().Before(deadline) {
-		seen.WriteString(sc.Text() + "\n")
-		if strings.HasPrefix(sc.Text(), "✓ provision/start") {
-			up.Process.Signal(syscall.SIGINT)
-		}
-	}
-	err := up.Wait()
-	if err == nil || !strings.Contains(seen.String(), "interrupted during provision/ssh; run the command again to finish") {
-		t.Fatalf("interrupted up: %v\n%s", err, seen.String())
-	}
-
 	// kubeadm needs container images no registry here can serve, and the
 	// binaries come from a mirror this test does not run: stop after
 	// preparing the nodes (bootstrap/binaries is tested in bootstrap/binaries
-	// and by make lab).
-	_, msg := run("up", "--skip", "kubeadm,bootstrap/binaries", specPath)
+	// and by make lab, the addons against real API servers).
+	skip := "kubeadm,bootstrap/binaries,addons"
+
+	// interrupt runs up and sends sig once a line starting with after
+	// shows; during, when set, runs while up is still going.
+	interrupt := func(after string, sig syscall.Signal, during func()) string {
+		t.Helper()
+		up := kprov("up", "--skip", skip, specPath)
+		stderr, _ := up.StderrPipe()
+		if err := up.Start(); err != nil {
+			t.Fatal(err)
+		}
+		var seen strings.Builder
+		sc := bufio.NewScanner(stderr)
+		deadline := time.Now().Add(5 * time.Minute)
+		for sc.Scan() && time.Now().Before(deadline) {
+			seen.WriteString(sc.Text() + "\n")
+			if strings.HasPrefix(sc.Text(), after) {
+				if during != nil {
+					during()
+				}
+				up.Process.Signal(sig)
+			}
+		}
+		err := up.Wait()
+		if err == nil || !strings.Contains(seen.String(), "; run the command again to finish") {
+			t.Fatalf("up interrupted after %q: %v\n%s", after, err, seen.String())
+		}
+		return seen.String()
+	}
+	timed := func(args ...string) (string, time.Duration) {
+		t.Helper()
+		start := time.Now()
+		_, msg := run(args...)
+		return msg, time.Since(start)
+	}
+
+	// SIGTERM while disks are made: stops before anything boots.
+	msg := interrupt("✓ provision/image", syscall.SIGTERM, nil)
+	if !regexp.MustCompile(`interrupted (during|before) provision/(disks|seeds|domains|start)`).MatchString(msg) {
+		t.Errorf("SIGTERM during disks:\n%s", msg)
+	}
+	// Ctrl-C once the nodes are booting; meanwhile a second up on the
+	// same cluster is refused at once, naming the first.
+	msg = interrupt("✓ provision/start", syscall.SIGINT, func() {
+		var errb bytes.Buffer
+		second := kprov("up", specPath)
+		second.Stderr = &errb
+		start := time.Now()
+		if err := second.Run(); err == nil || !strings.Contains(errb.String(), `is in use by "kprov up --skip `+skip) || time.Since(start) > 10*time.Second {
+			t.Errorf("concurrent up: %v after %s\n%s", err, time.Since(start), errb.String())
+		}
+	})
+	if !strings.Contains(msg, "interrupted during provision/ssh; run the command again to finish") {
+		t.Errorf("SIGINT while booting:\n%s", msg)
+	}
+	// SIGTERM while the nodes are prepared.
+	msg = interrupt("✓ provision/ssh", syscall.SIGTERM, nil)
+	if !strings.Contains(msg, "interrupted during bootstrap/prepare; run the command again to finish") {
+		t.Errorf("SIGTERM during preparation:\n%s", msg)
+	}
+
+	msg, took := timed("up", "--skip", skip, specPath)
 	if !strings.Contains(msg, "2 nodes up") || !strings.Contains(msg, "✓ bootstrap/prepare") || !strings.Contains(msg, "✓ bootstrap/etcd-disk") {
-		t.Errorf("second up:\n%s", msg)
+		t.Errorf("up after the interruptions:\n%s", msg)
 	}
-	if _, msg := run("up", "--skip", "kubeadm,bootstrap/binaries", specPath); !strings.Contains(msg, "2 nodes up, 0 changes made") || strings.Contains(msg, "containerd: systemd") {
-		t.Errorf("third up changed something:\n%s", msg)
+	t.Logf("up after three interruptions converged in %s", took.Round(time.Second))
+	if _, msg := run("up", "--skip", skip, specPath); !strings.Contains(msg, "2 nodes up, 0 changes made") || strings.Contains(msg, "containerd: systemd") {
+		t.Errorf("next up changed something:\n%s", msg)
 	}
+
+	// A node removed by hand: status shows it missing, up recreates it.
+	labtest.Virsh(t, "destroy", "kprov-cli-worker-1")
+	labtest.Virsh(t, "undefine", "kprov-cli-worker-1")
+	if out, _ := run("status", specPath); !regexp.MustCompile(`worker-1\s+worker\s+missing`).MatchString(out) {
+		t.Errorf("status after removing worker-1 by hand:\n%s", out)
+	}
+	msg, took = timed("up", "--skip", skip, specPath)
+	if !strings.Contains(msg, "2 nodes up") {
+		t.Errorf("up after removing worker-1:\n%s", msg)
+	}
+	t.Logf("up recreated the removed node in %s", took.Round(time.Second))
 	out, _ := run("status", specPath, "--output", "json")
 	var st struct {
 		Nodes []struct{ Name, State string }
@@ -129,5 +185,17 @@ func TestCLILifecycle(t *testing.T) {
 	}
 	if l := labtest.Virsh(t, "list", "--all", "--name"); strings.Contains(l, "kprov-cli") {
 		t.Errorf("domains left:\n%s", l)
+	}
+	if l := labtest.Virsh(t, "net-list", "--all", "--name"); strings.Contains(l, "kprov-cli") {
+		t.Errorf("networks left:\n%s", l)
+	}
+	if l := labtest.Virsh(t, "pool-list", "--all", "--name"); strings.Contains(l, "kprov-cli") {
+		t.Errorf("pools left:\n%s", l)
+	}
+	if _, err := os.Stat(pool); !os.IsNotExist(err) {
+		t.Errorf("pool folder %s left: %v", pool, err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "state", "cli", "lock")); err != nil || len(b) != 0 {
+		t.Errorf("state lock after down: %q %v (want empty: released)", b, err)
 	}
 }

@@ -78,14 +78,15 @@ func TestImageChecksumMismatch(t *testing.T) {
 	}
 }
 
-// A base volume changed after import is found on the next up.
+// A base volume changed after nodes were built on it is found on the next
+// up, and refused.
 func TestBaseImageCorruptedAfterImport(t *testing.T) {
 	labtest.Need(t)
 	conn := labtest.Dial(t)
 	c := labtest.Spec(t, "rot", labtest.BlankImage(t), "")
 	p, _ := labtest.Provisioner(t, conn, c)
 	ctx := context.Background()
-	for _, step := range []func(context.Context) error{p.EnsureNetwork, p.EnsurePool, p.EnsureImage} {
+	for _, step := range []func(context.Context) error{p.EnsureNetwork, p.EnsurePool, p.EnsureImage, p.EnsureDisks} {
 		if err := step(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -100,6 +101,44 @@ func TestBaseImageCorruptedAfterImport(t *testing.T) {
 	err = p.EnsureImage(ctx)
 	if err == nil || !strings.Contains(err.Error(), "base volume kprov-rot-base.qcow2 in pool kprov-rot: sha256 is ") {
 		t.Errorf("got %v", err)
+	}
+}
+
+// An import cut off half-way (libvirtd or kprov killed mid-upload) leaves a
+// short base volume no node uses yet: the next up imports it again.
+func TestBaseImageImportCutOff(t *testing.T) {
+	labtest.Need(t)
+	conn := labtest.Dial(t)
+	c := labtest.Spec(t, "cut", labtest.BlankImage(t), "")
+	p, _ := labtest.Provisioner(t, conn, c)
+	var logs strings.Builder
+	p.Log = func(format string, args ...any) { fmt.Fprintf(&logs, format+"\n", args...) }
+	ctx := context.Background()
+	for _, step := range []func(context.Context) error{p.EnsureNetwork, p.EnsurePool, p.EnsureImage} {
+		if err := step(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	vol := plan.VolumePath(c, plan.BaseVolumeName(c))
+	fi, err := os.Stat(vol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(vol, fi.Size()/2); err != nil {
+		t.Fatal(err)
+	}
+	logs.Reset()
+	if err := p.EnsureImage(ctx); err != nil {
+		t.Fatalf("up after a cut-off import: %v", err)
+	}
+	if !strings.Contains(logs.String(), "base volume kprov-cut-base.qcow2 does not match the image") || !strings.Contains(logs.String(), "no node disk uses it: importing it again") {
+		t.Errorf("log:\n%s", logs.String())
+	}
+	if fi2, err := os.Stat(vol); err != nil || fi2.Size() != fi.Size() {
+		t.Errorf("re-imported volume: %v %v, want %d bytes", fi2, err, fi.Size())
+	}
+	if err := p.EnsureImage(ctx); err != nil {
+		t.Errorf("third look: %v", err)
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/digitalocean/go-libvirt"
+
 	"github.com/kprov/kprov/provision/plan"
 )
 
@@ -109,12 +111,23 @@ func (p *Provisioner) EnsureImage(ctx context.Context) error {
 		if err != nil {
 			return wrap("read base volume "+name, err)
 		}
-		if have != sum {
+		if have == sum {
+			return nil
+		}
+		used, err := p.diskUses(pool)
+		if err != nil {
+			return err
+		}
+		if used != "" {
 			return &ChecksumError{What: "base volume " + name + " in pool " + p.name(), Want: sum, Got: have, Hint: hintVolume}
 		}
-		return nil
-	}
-	if !notFound(err) {
+		// No node was built from it: an import cut off (libvirtd or kprov
+		// killed mid-upload) is simply done again.
+		p.logf("base volume %s does not match the image (sha256 %s, want %s; an import cut off?) and no node disk uses it: importing it again", name, have[:12], sum[:12])
+		if err := p.mutate(func() error { return l.StorageVolDelete(vol, 0) }); err != nil {
+			return wrap("delete base volume "+name, err)
+		}
+	} else if !notFound(err) {
 		return wrap("look up base volume "+name, err)
 	}
 	x, err := plan.BaseVolume(p.Cluster, size).Marshal()
@@ -134,4 +147,20 @@ func (p *Provisioner) EnsureImage(ctx context.Context) error {
 	}
 	p.logf("base image %s imported as %s (%d MiB, sha256 %s) in %s", p.Image.Describe(), name, size>>20, sum[:12], since(start))
 	return nil
+}
+
+// diskUses names a node disk of the cluster in pool, if any: such a disk
+// is built on the base volume.
+func (p *Provisioner) diskUses(pool libvirt.StoragePool) (string, error) {
+	for _, n := range p.Nodes {
+		name := plan.OverlayVolumeName(n)
+		_, err := p.Conn.L.StorageVolLookupByName(pool, name)
+		if err == nil {
+			return name, nil
+		}
+		if !notFound(err) {
+			return "", wrap("look up volume "+name, err)
+		}
+	}
+	return "", nil
 }

@@ -305,3 +305,19 @@ func repoRoot() (string, error) {
 		dir = parent
 	}
 }
+
+// RestartLibvirtd stops the lab's libvirtd and starts it again, as a host
+// upgrade or a crash would; VMs keep running. It returns once virsh
+// answers again.
+func RestartLibvirtd(t testing.TB) {
+	t.Helper()
+	root, err := repoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("bash", filepath.Join(root, "provision", "lab", "lab.sh"), "restart-libvirtd")
+	cmd.Env = append(os.Environ(), "KPROV_LAB_NETNS="+os.Getenv(NSEnv))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("lab.sh restart-libvirtd: %v\n%s", err, out)
+	}
+}

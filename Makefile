@@ -10,7 +10,7 @@ ORACLES := v1.21.14 v1.30.14 v1.37.2
 APISERVERS := v1.21.14 v1.37.2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build demo test test-short bench update lint deps oracles clean
+.PHONY: all build demo test test-short bench update lint deps oracles clean fuzz
 .PHONY: lab lab-deps lab-image lab-daemons lab-mirror lab-status lab-down
 
 all: build
@@ -42,9 +42,18 @@ oracles:
 	@for v in $(APISERVERS); do bootstrap/kubeadm/oracle/build.sh $$v "" kube-apiserver || exit 1; done
 	@bootstrap/kubeadm/oracle/build-etcd.sh
 
-# Every tier: unit, golden, CLI scripts, and the real judges.
+# Every tier: unit, golden, CLI scripts, and the real judges; then a
+# bounded fuzzing run (FUZZTIME each; longer locally: make fuzz FUZZTIME=10m).
 test: deps oracles
 	$(GO) test -count=1 -timeout 45m ./...
+	$(MAKE) fuzz
+
+FUZZTIME ?= 20s
+FUZZ = $(GO) test -run '^$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s
+fuzz:
+	$(FUZZ) -fuzz '^FuzzLoad$$' ./provision/spec/
+	$(FUZZ) -fuzz '^FuzzDecode$$' ./bootstrap/addons/
+	$(FUZZ) -fuzz '^FuzzPatch$$' ./bootstrap/addons/
 
 # Fast tier only: skips tests that need the judges above.
 test-short:

@@ -56,14 +56,22 @@ func Decode(source string, data []byte) ([]Object, error) {
 		if err != nil {
 			return nil, fail(fmt.Errorf("not a Kubernetes object: %w", err))
 		}
+		var items []Object
 		switch v := obj.(type) {
 		case *unstructured.Unstructured:
-			objs = append(objs, v)
+			items = append(items, v)
 		case *unstructured.UnstructuredList:
 			for j := range v.Items {
-				objs = append(objs, &v.Items[j])
+				items = append(items, &v.Items[j])
 			}
 		}
+		// The scheme wants a kind but takes an object without apiVersion.
+		for _, o := range items {
+			if o.GetAPIVersion() == "" || o.GetKind() == "" {
+				return nil, fail(fmt.Errorf("not a Kubernetes object: apiVersion %q, kind %q: both are required", o.GetAPIVersion(), o.GetKind()))
+			}
+		}
+		objs = append(objs, items...)
 	}
 	return objs, nil
 }

@@ -64,7 +64,7 @@ func newUp(env Env) *cobra.Command {
 
 func up(ctx context.Context, env Env, cl *cluster, specPath string, replace, locked bool, parallel int, sel phaseSelection) error {
 	c := cl.spec.Cluster
-	hv := &hypervisor{env: env, cl: cl, replace: replace, parallel: parallel}
+	hv := &hypervisor{env: env, cl: cl, specDir: filepath.Dir(specPath), replace: replace, parallel: parallel}
 	defer hv.close()
 	b, err := newBootstrapper(env, cl, specPath, parallel)
 	if err != nil {
@@ -116,6 +116,7 @@ func up(ctx context.Context, env Env, cl *cluster, specPath string, replace, loc
 type hypervisor struct {
 	env      Env
 	cl       *cluster
+	specDir  string // relative image paths start here
 	replace  bool
 	parallel int
 
@@ -195,7 +196,7 @@ func (h *hypervisor) open(ctx context.Context) error {
 	}
 	fmt.Fprintf(env.Stderr, "%s: libvirt %d.%d.%d, domains of type %s\n", conn.URI,
 		host.LibvirtVersion/1_000_000, host.LibvirtVersion/1000%1000, host.LibvirtVersion%1000, why)
-	img, err := imageSource(c.Image.Source)
+	img, err := imageSource(c.Image.Source, h.specDir)
 	if err != nil {
 		return err
 	}
@@ -265,9 +266,13 @@ func local(uri string) bool {
 }
 
 // imageSource is the spec's base image: a local file, or a URL (not yet).
-func imageSource(src string) (virt.ImageSource, error) {
+func imageSource(src, specDir string) (virt.ImageSource, error) {
 	if u, err := url.Parse(src); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
 		return nil, fmt.Errorf("image %s: downloading images is not built yet; download it yourself, check its sha256, and set image.source to the local path", src)
+	}
+	// A relative path is relative to the spec, as every path in it is.
+	if !filepath.IsAbs(src) {
+		src = filepath.Join(specDir, src)
 	}
 	return virt.FileImage(src), nil
 }

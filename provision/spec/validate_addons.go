@@ -42,8 +42,8 @@ func (v *validator) calico() {
 			v.errorf(v.at(ca.Body, "mtu"), "Invalid Calico MTU", "%q: use \"auto\" (the NIC MTU less the encapsulation overhead) or a number of at least 1000.", ca.MTU)
 		}
 	}
-	if ca.ImageRegistry != "" && len(validation.IsDNS1123Subdomain(strings.Split(ca.ImageRegistry, ":")[0])) > 0 && !strings.Contains(ca.ImageRegistry, "/") {
-		v.errorf(v.at(ca.Body, "image_registry"), "Invalid image_registry", "%q: use a registry host, optionally with a path, such as registry.lab:5000/calico.", ca.ImageRegistry)
+	if ca.ImageRegistry != "" && !validRegistry(ca.ImageRegistry) {
+		v.errorf(v.at(ca.Body, "image_registry"), "Invalid image_registry", "%q: use a registry host, optionally with a port and a path, such as registry.lab:5000/calico.", ca.ImageRegistry)
 	}
 }
 
@@ -194,4 +194,31 @@ func (v *validator) networkPolicy() {
 	if len(np.ExemptNamespaces) > 0 && !np.GlobalDefaultDeny {
 		v.warnf(v.at(np.Body, "exempt_namespaces"), "Exemptions without global default-deny", "exempt_namespaces only matters with global_default_deny = true.")
 	}
+}
+
+// registryPath is one path component of an image reference (Docker's
+// grammar: lowercase alphanumerics joined by ., _, __ or dashes).
+var registryPath = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
+
+// validRegistry checks HOST[:PORT][/PATH...] as an image registry prefix.
+func validRegistry(r string) bool {
+	host, path, _ := strings.Cut(strings.TrimSuffix(r, "/"), "/")
+	name, port, hasPort := strings.Cut(host, ":")
+	if len(validation.IsDNS1123Subdomain(name)) > 0 {
+		return false
+	}
+	if hasPort {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return false
+		}
+	}
+	if path == "" {
+		return true
+	}
+	for _, c := range strings.Split(path, "/") {
+		if !registryPath.MatchString(c) {
+			return false
+		}
+	}
+	return true
 }

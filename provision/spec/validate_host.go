@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/hashicorp/hcl/v2"
 	"golang.org/x/crypto/ssh"
@@ -38,7 +39,7 @@ func (v *validator) hypervisor() {
 	case u.Scheme == "qemu+ssh" && u.Hostname() == "":
 		v.errorf(v.at(h.Body, "uri"), "Invalid hypervisor URI", "%q names no host; use qemu+ssh://user@host/system.", h.URI)
 	}
-	if !filepath.IsAbs(h.StoragePool) || filepath.Clean(h.StoragePool) != h.StoragePool {
+	if !filepath.IsAbs(h.StoragePool) || filepath.Clean(h.StoragePool) != h.StoragePool || strings.ContainsFunc(h.StoragePool, unicode.IsControl) {
 		v.errorf(v.at(h.Body, "storage_pool"), "Invalid storage_pool", "%q must be a clean absolute directory path on the hypervisor host, such as /var/lib/kprov/pools/demo.", h.StoragePool)
 	}
 	v.oneOf(h.Body, "accelerator", h.Accelerator, "auto", "kvm", "tcg")

@@ -108,3 +108,21 @@ func TestLockStaleTakenOver(t *testing.T) {
 		t.Fatalf("stale holder %v, want the dead child %d", l.Stale, child.Process.Pid)
 	}
 }
+
+func TestLeaks(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	s, err := state.Ensure(dir, "demo", []string{"cp-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Leaks([]byte("nothing secret here\n" + s.SSHAuthorizedKey + "\n" + string(s.CACert))); len(got) != 0 {
+		t.Errorf("public material reported as leaks: %v", got)
+	}
+	lines := strings.Split(string(s.HostKeys["cp-1"].Private), "\n")
+	text := "log: token " + s.BootstrapToken + "\nkey " + s.CertificateKey + "\n" + lines[2] + "\n"
+	got := s.Leaks([]byte(text))
+	want := []string{"bootstrap token", "certificate key", "host private key of cp-1"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("leaks %v, want %v", got, want)
+	}
+}

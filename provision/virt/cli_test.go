@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/kprov/kprov/provision/lab/labtest"
+	"github.com/kprov/kprov/provision/state"
 
 	"github.com/kprov/kprov/provision/judge"
 )
@@ -65,12 +67,16 @@ func TestCLILifecycle(t *testing.T) {
 		cmd.Env = append(os.Environ(), "KPROV_STATE_DIR="+filepath.Join(dir, "state"), "NO_COLOR=1")
 		return cmd
 	}
+	// Everything kprov printed, to grep for secrets at the end.
+	var transcript strings.Builder
 	run := func(args ...string) (string, string) {
 		t.Helper()
 		var out, errb bytes.Buffer
 		cmd := kprov(args...)
 		cmd.Stdout, cmd.Stderr = &out, &errb
-		if err := cmd.Run(); err != nil {
+		err := cmd.Run()
+		transcript.WriteString(out.String() + errb.String())
+		if err != nil {
 			t.Fatalf("kprov %s: %v\n%s", strings.Join(args, " "), err, errb.String())
 		}
 		return out.String(), errb.String()
@@ -104,6 +110,7 @@ func TestCLILifecycle(t *testing.T) {
 			}
 		}
 		err := up.Wait()
+		transcript.WriteString(seen.String())
 		if err == nil || !strings.Contains(seen.String(), "; run the command again to finish") {
 			t.Fatalf("up interrupted after %q: %v\n%s", after, err, seen.String())
 		}
@@ -118,7 +125,7 @@ func TestCLILifecycle(t *testing.T) {
 
 	// SIGTERM while disks are made: stops before anything boots.
 	msg := interrupt("✓ provision/image", syscall.SIGTERM, nil)
-	if !regexp.MustCompile(`interrupted (during|before) provision/(disks|seeds|domains|start)`).MatchString(msg) {
+	if !regexp.MustCompile(`interrupted (during|before) provision/(drift|disks|seeds|domains|start)`).MatchString(msg) {
 		t.Errorf("SIGTERM during disks:\n%s", msg)
 	}
 	// Ctrl-C once the nodes are booting; meanwhile a second up on the
@@ -197,5 +204,42 @@ func TestCLILifecycle(t *testing.T) {
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, "state", "cli", "lock")); err != nil || len(b) != 0 {
 		t.Errorf("state lock after down: %q %v (want empty: released)", b, err)
+	}
+
+	// Secrets: 0600 files in 0700 folders, and never in kprov's output
+	// or in the per-node logs.
+	stateDir := filepath.Join(dir, "state", "cli")
+	secrets, err := state.Load(stateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := 0
+	filepath.WalkDir(stateDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			t.Error(err)
+			return nil
+		}
+		fi, _ := d.Info()
+		want := fs.FileMode(0o600)
+		if d.IsDir() {
+			want = 0o700
+		}
+		if fi.Mode().Perm() != want {
+			t.Errorf("%s is %o, want %o", path, fi.Mode().Perm(), want)
+		}
+		if !d.IsDir() && strings.HasSuffix(path, ".log") {
+			logs++
+			b, _ := os.ReadFile(path)
+			if leaks := secrets.Leaks(b); len(leaks) > 0 {
+				t.Errorf("%s holds %v", path, leaks)
+			}
+		}
+		return nil
+	})
+	if logs != 2 {
+		t.Errorf("%d node logs, want 2", logs)
+	}
+	if leaks := secrets.Leaks([]byte(transcript.String())); len(leaks) > 0 || transcript.Len() < 1000 {
+		t.Errorf("kprov printed %v (%d bytes seen)", leaks, transcript.Len())
 	}
 }

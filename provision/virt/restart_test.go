@@ -157,4 +157,23 @@ func TestLibvirtdRestartDuringImport(t *testing.T) {
 	if l := labtest.Virsh(t, "vol-list", "--pool", "kprov-reimport"); len(regexp.MustCompile(`(?m)^\s*kprov-reimport-\S+\s+/`).FindAllString(l, -1)) != 3 {
 		t.Errorf("volumes (want base, disk, seed):\n%s", l)
 	}
+
+	// down after this partial up (nothing started) removes all of it, and
+	// a second down finds nothing.
+	for i, want := range []string{"removed (", "(0 changes)"} {
+		var errb bytes.Buffer
+		down := kprov("down", specPath)
+		down.Stderr = &errb
+		if err := down.Run(); err != nil || !strings.Contains(errb.String(), want) {
+			t.Errorf("down %d: %v\n%s", i+1, err, errb.String())
+		}
+	}
+	for _, what := range []string{"list", "net-list", "pool-list"} {
+		if l := labtest.Virsh(t, what, "--all", "--name"); strings.Contains(l, "kprov-reimport") {
+			t.Errorf("virsh %s after down:\n%s", what, l)
+		}
+	}
+	if _, err := os.Stat(pool); !os.IsNotExist(err) {
+		t.Errorf("pool folder left: %v", err)
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kprov/kprov/provision/judge"
 	"github.com/kprov/kprov/provision/lab/labtest"
 
 	"golang.org/x/crypto/ssh"
@@ -254,5 +255,52 @@ func TestDrift(t *testing.T) {
 	}
 	if !strings.Contains(labtest.Virsh(t, "dumpxml", "kprov-drift-worker-1"), `spec-hash="changed"`) {
 		t.Error("drifted node was not recreated from the new definition")
+	}
+}
+
+// The pool's disk fills up while the base image is imported: the error
+// names the step and the pool, and no half-written volume is left.
+func TestPoolDiskFull(t *testing.T) {
+	labtest.Need(t)
+	judge.Need(t, "nsenter", "util-linux")
+	conn := labtest.Dial(t)
+	pidFile := filepath.Join("/run/kprov-lab", os.Getenv(labtest.NSEnv), "libvirtd.pid")
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := strings.TrimSpace(string(b))
+	// A 32 MiB disk, mounted where libvirtd sees it: its own mount
+	// namespace (ip netns exec gave it one).
+	dir := "/var/lib/kprov-test/full"
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("nsenter", "-t", pid, "-m", "mount", "-t", "tmpfs", "-o", "size=32m", "kprov-full", dir).CombinedOutput(); err != nil {
+		t.Fatalf("mount: %v\n%s", err, out)
+	}
+	t.Cleanup(func() {
+		exec.Command("nsenter", "-t", pid, "-m", "umount", dir).Run()
+		os.RemoveAll(dir)
+	})
+	c := labtest.Spec(t, "full", labtest.Image(t), "")
+	c.Hypervisor.StoragePool = dir
+	p, _ := labtest.Provisioner(t, conn, c)
+	ctx := context.Background()
+	for _, step := range []func(context.Context) error{p.EnsureNetwork, p.EnsurePool} {
+		if err := step(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 2; i++ {
+		err := p.EnsureImage(ctx)
+		if err == nil || !strings.Contains(err.Error(), "import base image") || !strings.Contains(err.Error(), "No space left on device") ||
+			!strings.Contains(err.Error(), "MiB in pool kprov-full (/var/lib/kprov-test/full); free space there or set hypervisor.storage_pool to a folder on a larger disk") {
+			t.Fatalf("import %d into a full pool: %v", i+1, err)
+		}
+		t.Logf("import %d: %v", i+1, err)
+		if out := labtest.Virsh(t, "vol-list", "--pool", "kprov-full"); strings.Contains(out, "base") {
+			t.Errorf("a half-written base volume is left:\n%s", out)
+		}
 	}
 }

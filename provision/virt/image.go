@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/digitalocean/go-libvirt"
@@ -140,6 +141,10 @@ func (p *Provisioner) EnsureImage(ctx context.Context) error {
 	}
 	defer r.Close()
 	if _, err := p.upload(pool, x, r, size); err != nil {
+		if strings.Contains(err.Error(), "No space left on device") {
+			return fmt.Errorf("import base image %s: %w: the image needs %d MiB in pool %s (%s); free space there or set hypervisor.storage_pool to a folder on a larger disk",
+				p.Image.Describe(), err, size>>20, p.name(), p.Cluster.Hypervisor.StoragePool)
+		}
 		return wrap("import base image "+p.Image.Describe(), err)
 	}
 	if err := p.mutate(func() error { return l.StoragePoolRefresh(pool, 0) }); err != nil {

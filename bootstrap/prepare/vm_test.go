@@ -60,7 +60,7 @@ var ipvsModules = []string{"ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_sh", "nf_con
 // systemd cgroup driver; a second run changes nothing.
 func TestPrepareOnRealNodes(t *testing.T) {
 	cl := labtest.Boot(t, "prep", "")
-	nodes, _ := engine(t, cl)
+	nodes, logs := engine(t, cl)
 	ctx := context.Background()
 	changes := map[string][]string{}
 	prep := func(ctx context.Context, n *remote.Node) error {
@@ -68,7 +68,32 @@ func TestPrepareOnRealNodes(t *testing.T) {
 		changes[n.Name()] = r.Changed
 		return err
 	}
-	if err := remote.Each(ctx, nodes, 4, prep); err != nil {
+	// sshd is killed on the first node between its third and fourth
+	// command (every sshd process: the connection kprov holds dies too);
+	// systemd starts sshd again, kprov reconnects and goes on, and no
+	// command runs twice.
+	killer, _ := engine(t, cl)
+	first := &countingHost{Host: nodes[0], before: map[int]func(){3: func() {
+		killer[0].Run(ctx, "pkill -KILL -x sshd") // its own session dies too
+		t.Logf("%s: killed every sshd", nodes[0].Name())
+	}}}
+	r, err := prepare.Node(ctx, first, cl.Spec)
+	if err != nil {
+		t.Fatalf("%s: preparation with sshd killed half-way: %v", nodes[0].Name(), err)
+	}
+	changes[nodes[0].Name()] = r.Changed
+	if first.calls < 5 {
+		t.Errorf("only %d commands: the kill did not land half-way", first.calls)
+	}
+	for cmd, n := range first.runs {
+		if n > 1 {
+			t.Errorf("%q ran %d times", cmd, n)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(logs, nodes[0].Name()+".log")); err != nil || strings.Count(string(b), " connected to ") < 2 {
+		t.Errorf("%s's log shows no reconnection (%v):\n%s", nodes[0].Name(), err, b)
+	}
+	if err := remote.Each(ctx, nodes[1:], 4, prep); err != nil {
 		t.Fatal(err)
 	}
 	for _, n := range nodes {
@@ -191,4 +216,25 @@ func TestKubeadmDryRunOnNode(t *testing.T) {
 		t.Errorf("fdatasync p99 %v", p99)
 	}
 	t.Logf("fdatasync p99 on %s under software emulation: %s", cp.Name(), p99)
+}
+
+// countingHost counts the commands run through it and calls before[N]
+// just before the Nth.
+type countingHost struct {
+	remote.Host
+	before map[int]func()
+	calls  int
+	runs   map[string]int
+}
+
+func (h *countingHost) Run(ctx context.Context, cmd string) (string, error) {
+	h.calls++
+	if f := h.before[h.calls]; f != nil {
+		f()
+	}
+	if h.runs == nil {
+		h.runs = map[string]int{}
+	}
+	h.runs[cmd]++
+	return h.Host.Run(ctx, cmd)
 }

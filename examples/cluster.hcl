@@ -108,6 +108,5 @@ cluster "demo" {
 
   artifacts {
     # mirror = "http://10.17.0.1:8080/k8s" # for air-gapped labs
-    containerd_version = "1.7.24"
   }
 }

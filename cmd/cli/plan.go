@@ -35,7 +35,7 @@ func newPlan(env Env) *cobra.Command {
 func printPlan(w io.Writer, c *spec.Cluster, set *artifacts.Set) error {
 	h := set.Host
 	p := &printer{w: w}
-	p.line("cluster %q: Kubernetes %s (kubeadm %s), %d nodes, on %s", c.Name, c.KubernetesVersion, set.APIVersion, len(set.Nodes), c.Hypervisor.URI)
+	p.line("cluster %q: Kubernetes %s (kubeadm %s), %s, on %s", c.Name, c.KubernetesVersion, set.APIVersion, plural(len(set.Nodes), "node"), c.Hypervisor.URI)
 	accel := h.DomainType
 	if c.Hypervisor.Accelerator == "auto" {
 		accel += " (accelerator auto: kvm planned; up falls back to qemu/TCG when KVM is unusable)"

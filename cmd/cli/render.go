@@ -53,7 +53,7 @@ func newRender(env Env) *cobra.Command {
 			if err := writeSet(out, set); err != nil {
 				return err
 			}
-			fmt.Fprintf(env.Stdout, "wrote %d files for %d nodes to %s\n", len(set.Files), len(set.Nodes), out)
+			fmt.Fprintf(env.Stdout, "wrote %d files for %s to %s\n", len(set.Files), plural(len(set.Nodes), "node"), out)
 			return nil
 		},
 	}

@@ -21,8 +21,8 @@ func newValidate(env Env) *cobra.Command {
 				return err
 			}
 			c := s.Cluster
-			fmt.Fprintf(env.Stdout, "%s: cluster %q is valid: %d nodes, Kubernetes %s, Calico %s, kube-proxy %s",
-				args[0], c.Name, countNodes(c), c.KubernetesVersion, c.Calico.Version, c.KubeProxy.Mode)
+			fmt.Fprintf(env.Stdout, "%s: cluster %q is valid: %s, Kubernetes %s, Calico %s, kube-proxy %s",
+				args[0], c.Name, plural(countNodes(c), "node"), c.KubernetesVersion, c.Calico.Version, c.KubeProxy.Mode)
 			switch n := len(s.Warnings); n {
 			case 0:
 			case 1:

@@ -108,8 +108,6 @@ func hostileFields() []hostileField {
 			return r, r
 		}, func(c *spec.Cluster) string { return c.Artifacts.Mirror },
 			func(h string) string { return "http://10.17.0.1:8080/k8s/" + h }},
-		{"containerd_version", `containerd_version = "1.7.24"`, set(`containerd_version = %s`),
-			func(c *spec.Cluster) string { return c.Artifacts.ContainerdVersion }, same},
 	}
 }
 

@@ -111,6 +111,10 @@ var artifactNames = []string{"containerd", "crictl", "kubeadm", "kubectl", "kube
 
 func (v *validator) artifacts() {
 	a := v.c.Artifacts
+	if written(a.Body, "containerd_version") {
+		v.warnf(v.at(a.Body, "containerd_version"), "containerd_version is not used",
+			"kprov installs the node distribution's containerd package (1.6 on Debian 12) and configures it; this attribute changes nothing yet, so remove it.")
+	}
 	if a.Mirror != "" {
 		if u, err := url.Parse(a.Mirror); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			v.errorf(v.at(a.Body, "mirror"), "Invalid mirror", "%q: use an http(s) base URL, such as http://10.17.0.1:8080/k8s.", a.Mirror)

@@ -97,6 +97,10 @@ func TestCLILifecycle(t *testing.T) {
 		if err := up.Start(); err != nil {
 			t.Fatal(err)
 		}
+		// A kprov that ignores the signal is killed: the test fails, and
+		// does not hang.
+		watchdog := time.AfterFunc(6*time.Minute, func() { up.Process.Kill() })
+		defer watchdog.Stop()
 		var seen strings.Builder
 		sc := bufio.NewScanner(stderr)
 		deadline := time.Now().Add(5 * time.Minute)

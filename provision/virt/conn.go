@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/digitalocean/go-libvirt"
@@ -38,20 +39,100 @@ type Conn struct {
 	// streams serialises volume uploads and downloads: go-libvirt
 	// deadlocks when two streams share a connection.
 	streams sync.Mutex
+	// Stall is how long a volume stream may move no data before kprov
+	// closes the connection under it (default StreamStall): go-libvirt's
+	// calls have no timeout of their own.
+	Stall time.Duration
+	raw   net.Conn
+}
+
+// StreamStall is the default Conn.Stall.
+const StreamStall = time.Minute
+
+// StallError is a volume stream that stopped moving data.
+type StallError struct {
+	What  string
+	After time.Duration
+	Moved int64
+}
+
+func (e *StallError) Error() string {
+	return fmt.Sprintf("%s moved no data for %s (after %d bytes): closed the libvirt connection under it", e.What, e.After, e.Moved)
 }
 
 // Upload streams size bytes of r into vol, one stream at a time.
 func (c *Conn) Upload(vol libvirt.StorageVol, r io.Reader, size uint64) error {
 	c.streams.Lock()
 	defer c.streams.Unlock()
-	return c.L.StorageVolUpload(vol, r, 0, size, 0)
+	cr := &counting{r: r}
+	return c.guard("upload of volume "+vol.Name, cr, func() error { return c.L.StorageVolUpload(vol, cr, 0, size, 0) })
 }
 
 // Download streams vol into w, one stream at a time.
 func (c *Conn) Download(vol libvirt.StorageVol, w io.Writer) error {
 	c.streams.Lock()
 	defer c.streams.Unlock()
-	return c.L.StorageVolDownload(vol, w, 0, 0, 0)
+	cw := &counting{w: w}
+	return c.guard("download of volume "+vol.Name, cw, func() error { return c.L.StorageVolDownload(vol, cw, 0, 0, 0) })
+}
+
+// guard runs a stream and closes the connection when it stalls, which
+// makes go-libvirt fail every pending call instead of waiting forever.
+func (c *Conn) guard(what string, n *counting, run func() error) error {
+	stall := c.Stall
+	if stall == 0 {
+		stall = StreamStall
+	}
+	done := make(chan struct{})
+	stalled := make(chan int64, 1)
+	go func() {
+		tick := time.NewTicker(stall / 10)
+		defer tick.Stop()
+		last, since := int64(-1), time.Now()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				if m := n.n.Load(); m != last {
+					last, since = m, time.Now()
+				} else if time.Since(since) >= stall {
+					stalled <- m
+					if c.raw != nil {
+						c.raw.Close()
+					}
+					return
+				}
+			}
+		}
+	}()
+	err := run()
+	close(done)
+	select {
+	case m := <-stalled:
+		return &StallError{What: what, After: stall, Moved: m}
+	default:
+		return err
+	}
+}
+
+// counting counts the bytes read from r or written to w.
+type counting struct {
+	r io.Reader
+	w io.Writer
+	n atomic.Int64
+}
+
+func (c *counting) Read(p []byte) (int, error) {
+	k, err := c.r.Read(p)
+	c.n.Add(int64(k))
+	return k, err
+}
+
+func (c *counting) Write(p []byte) (int, error) {
+	k, err := c.w.Write(p)
+	c.n.Add(int64(k))
+	return k, err
 }
 
 // DialOptions say how to reach a remote hypervisor.
@@ -106,6 +187,7 @@ func Dial(ctx context.Context, uri string, opts DialOptions) (*Conn, error) {
 	default:
 		return nil, fmt.Errorf("libvirt URI %q: kprov speaks qemu:// and qemu+ssh://", uri)
 	}
+	c.raw = conn
 	c.L = libvirt.NewWithDialer(dialers.NewAlreadyConnected(conn))
 	if err := c.L.ConnectToURI(libvirt.QEMUSystem); err != nil {
 		c.Close()

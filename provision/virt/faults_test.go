@@ -304,3 +304,61 @@ func TestPoolDiskFull(t *testing.T) {
 		}
 	}
 }
+
+// A volume stream that stops moving data (go-libvirt calls have no timeout
+// of their own) is cut off: kprov closes the connection under it, the call
+// fails with a StallError instead of waiting forever, and `up`'s phase
+// runner then connects again (TestLibvirtdRestartDuringImport).
+func TestStreamStall(t *testing.T) {
+	labtest.Need(t)
+	conn := labtest.Dial(t)
+	c := labtest.Spec(t, "stall", labtest.BlankImage(t), "")
+	p, _ := labtest.Provisioner(t, conn, c)
+	ctx := context.Background()
+	for _, step := range []func(context.Context) error{p.EnsureNetwork, p.EnsurePool, p.EnsureImage} {
+		if err := step(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A second connection to cut: the first one cleans up after the test.
+	cut := labtest.Dial(t)
+	pool, err := cut.L.StoragePoolLookupByName("kprov-stall")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vol, err := cut.L.StorageVolLookupByName(pool, plan.BaseVolumeName(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut.Stall = 2 * time.Second
+	start := time.Now()
+	err = cut.Download(vol, &stallingWriter{pause: 6 * time.Second})
+	var se *virt.StallError
+	if !errors.As(err, &se) || time.Since(start) > 10*time.Second {
+		t.Fatalf("got %v after %s", err, time.Since(start))
+	}
+	if !strings.Contains(err.Error(), "download of volume kprov-stall-base.qcow2 moved no data for 2s") {
+		t.Errorf("message: %v", err)
+	}
+	select {
+	case <-cut.L.Disconnected():
+	case <-time.After(5 * time.Second):
+		t.Error("the connection is still up")
+	}
+	t.Logf("%v (after %s)", err, time.Since(start).Round(time.Millisecond))
+}
+
+// stallingWriter stops on its first write for pause, as a stream that
+// hangs would, then takes everything.
+type stallingWriter struct {
+	pause  time.Duration
+	paused bool
+}
+
+func (w *stallingWriter) Write(p []byte) (int, error) {
+	if !w.paused {
+		w.paused = true
+		time.Sleep(w.pause)
+	}
+	return len(p), nil
+}

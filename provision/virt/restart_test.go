@@ -61,6 +61,8 @@ func TestLibvirtdRestartDuringUp(t *testing.T) {
 	if err := up.Start(); err != nil {
 		t.Fatal(err)
 	}
+	watchdog := time.AfterFunc(7*time.Minute, func() { up.Process.Kill() })
+	defer watchdog.Stop()
 	var seen strings.Builder
 	restarted := time.Duration(0)
 	sc := bufio.NewScanner(stderr)
@@ -133,6 +135,8 @@ func TestLibvirtdRestartDuringImport(t *testing.T) {
 	if err := up.Start(); err != nil {
 		t.Fatal(err)
 	}
+	watchdog := time.AfterFunc(7*time.Minute, func() { up.Process.Kill() })
+	defer watchdog.Stop()
 	var seen strings.Builder
 	sc := bufio.NewScanner(stderr)
 	deadline := time.Now().Add(5 * time.Minute)

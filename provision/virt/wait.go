@@ -137,28 +137,49 @@ func (e *CloudInitError) Error() string {
 }
 
 // try logs in and waits for cloud-init to finish: it restarts sshd on
-// stock images after SSH first answers, so a node is ready only then.
+// stock images after SSH first answers, so a node is ready only then. It
+// gives up when ctx ends, whatever the node does: the handshake has a
+// deadline and the connection is closed under a command that still runs.
 func (w *Waiter) try(ctx context.Context, dial func(context.Context, string, string) (net.Conn, error), addr string, cfg *ssh.ClientConfig) error {
 	conn, err := dial(ctx, "tcp", addr)
 	if err != nil {
 		return err
 	}
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	conn.SetDeadline(time.Now().Add(handshakeTimeout))
 	sc, chans, reqs, err := ssh.NewClientConn(conn, addr, cfg)
 	if err != nil {
 		conn.Close()
-		return err
+		return orCtx(ctx, err)
 	}
+	conn.SetDeadline(time.Time{})
 	client := ssh.NewClient(sc, chans, reqs)
 	defer client.Close()
 	s, err := client.NewSession()
 	if err != nil {
-		return err
+		return orCtx(ctx, err)
 	}
 	defer s.Close()
 	out, err := s.CombinedOutput("cloud-init status --wait")
+	if ctx.Err() != nil {
+		return fmt.Errorf("logged in, but cloud-init status --wait had not finished: %w", ctx.Err())
+	}
 	var exit *ssh.ExitError
 	if errors.As(err, &exit) && strings.Contains(string(out), "status: error") {
 		return &CloudInitError{Output: strings.TrimSpace(string(out))}
+	}
+	return err
+}
+
+// handshakeTimeout bounds an SSH handshake: a booting node's sshd may
+// accept a connection and never answer.
+const handshakeTimeout = 20 * time.Second
+
+// orCtx prefers the context's error: a closed connection is the effect.
+func orCtx(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
 	}
 	return err
 }

@@ -1,0 +1,112 @@
+package virt_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/kprov/kprov/provision/plan"
+	"github.com/kprov/kprov/provision/state"
+	"github.com/kprov/kprov/provision/virt"
+)
+
+// A booting node can accept a connection and then say nothing, or let
+// kprov in and never finish `cloud-init status --wait`. Either way the
+// wait ends when its context does: on Ctrl-C at once, on boot_timeout with
+// the node named.
+func TestWaitEndsWithItsContext(t *testing.T) {
+	secrets, err := state.Ensure(filepath.Join(t.TempDir(), "w"), "w", []string{"n1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	node := plan.Node{Name: "n1", IP: netip.MustParseAddr("127.0.0.1")}
+	silent := func(c net.Conn) { time.Sleep(time.Minute); c.Close() }
+	stuck := func(c net.Conn) { stuckSSH(t, c, secrets.HostKeys["n1"].Private) }
+	for _, tc := range []struct {
+		name   string
+		serve  func(net.Conn)
+		cancel bool // Ctrl-C after a second; else the boot timeout (2 s)
+	}{
+		{"silent, interrupted", silent, true},
+		{"silent, timed out", silent, false},
+		{"cloud-init never done, interrupted", stuck, true},
+		{"cloud-init never done, timed out", stuck, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			go func() {
+				for {
+					c, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					go tc.serve(c)
+				}
+			}()
+			w := &virt.Waiter{Secrets: secrets, User: "kprov", Timeout: 2 * time.Second,
+				Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+					return (&net.Dialer{}).DialContext(ctx, network, ln.Addr().String())
+				}}
+			if tc.cancel {
+				w.Timeout = time.Minute
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tc.cancel {
+				time.AfterFunc(time.Second, cancel)
+			}
+			start := time.Now()
+			err = w.Wait(ctx, []plan.Node{node})
+			took := time.Since(start)
+			var bte *virt.BootTimeoutError
+			switch {
+			case took > 5*time.Second:
+				t.Errorf("returned after %s: %v", took, err)
+			case tc.cancel && !errors.Is(err, context.Canceled):
+				t.Errorf("interrupted: %v", err)
+			case !tc.cancel && (!errors.As(err, &bte) || bte.Node != "n1"):
+				t.Errorf("timed out: %v", err)
+			}
+			t.Logf("%s after %s", err, took.Round(time.Millisecond))
+		})
+	}
+}
+
+// stuckSSH serves one SSH connection with the node's host key, accepts
+// any login and session, and never answers the command.
+func stuckSSH(t *testing.T, c net.Conn, hostKey []byte) {
+	signer, err := ssh.ParsePrivateKey(hostKey)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	cfg := &ssh.ServerConfig{PublicKeyCallback: func(ssh.ConnMetadata, ssh.PublicKey) (*ssh.Permissions, error) { return nil, nil }}
+	cfg.AddHostKey(signer)
+	_, chans, reqs, err := ssh.NewServerConn(c, cfg)
+	if err != nil {
+		return
+	}
+	go ssh.DiscardRequests(reqs)
+	for ch := range chans {
+		sess, requests, err := ch.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			for r := range requests {
+				r.Reply(r.Type == "exec", nil) // and never an exit status
+			}
+			sess.Close()
+		}()
+	}
+}

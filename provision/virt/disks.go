@@ -102,7 +102,7 @@ func (p *Provisioner) EnsureSeeds(ctx context.Context) error {
 		vol, err := l.StorageVolLookupByName(pool, name)
 		if err == nil {
 			var have bytes.Buffer
-			if err := p.Conn.Download(vol, &have); err != nil {
+			if err := p.Conn.ReadVolume(vol, &have); err != nil {
 				return wrap("read seed "+name, err)
 			}
 			if !bytes.Equal(bytes.TrimRight(have.Bytes(), "\x00"), bytes.TrimRight(iso, "\x00")) {

@@ -106,7 +106,7 @@ func (p *Provisioner) EnsureImage(ctx context.Context) error {
 	vol, err := l.StorageVolLookupByName(pool, name)
 	if err == nil {
 		pr, pw := io.Pipe()
-		go func() { pw.CloseWithError(p.Conn.Download(vol, pw)) }()
+		go func() { pw.CloseWithError(p.Conn.ReadVolume(vol, pw)) }()
 		have, err := hashOf(pr)
 		pr.Close()
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kprov/kprov/bootstrap/addons"
+	"github.com/kprov/kprov/provision/judge"
 )
 
 func networkPolicy(t testing.TB, o addons.Object) *networkingv1.NetworkPolicy {
@@ -118,9 +119,9 @@ func TestRemovedAPIsRefused(t *testing.T) {
 	if errs := addons.CheckAPIs("mandatory.yaml", nginx, "v1.37.2"); len(errs) != 1 || !strings.Contains(errs[0].Error(), "rbac.authorization.k8s.io/v1beta1") {
 		t.Errorf("ingress-nginx 0.30 on 1.37: %v", errs)
 	}
-	for _, m := range []moduleRef{calicoCurrent, nginxCurrent, metallbV0152} {
+	for _, m := range []judge.Module{calicoCurrent, nginxCurrent, metallbV0152} {
 		if errs := addons.CheckAPIs(m.Path, decode(t, fromProxy(t, m)), "v1.37.2"); len(errs) != 0 {
-			t.Errorf("%s on 1.37: %v", m.Module, errs)
+			t.Errorf("%s on 1.37: %v", m.Path, errs)
 		}
 	}
 }

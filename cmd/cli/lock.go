@@ -17,7 +17,7 @@ func lockState(env Env, cmd *cobra.Command, args []string, dir string) (func(), 
 	// The command line as typed, flags included, names the holder.
 	what := strings.TrimSpace(cmd.CommandPath() + " " + strings.Join(args, " "))
 	if len(os.Args) > 1 && os.Args[1] == cmd.Name() {
-		what = strings.Join(append([]string{filepath.Base(os.Args[0])}, os.Args[1:]...), " ")
+		what = strings.Join(append([]string{filepath.Base(os.Args[0])}, hideVars(os.Args[1:])...), " ")
 	}
 	l, err := state.Lock(dir, what)
 	if err != nil {
@@ -27,4 +27,25 @@ func lockState(env Env, cmd *cobra.Command, args []string, dir string) (func(), 
 		fmt.Fprintf(env.Stderr, "kprov: took over the lock of %s left by %s, which is no longer running\n", dir, s)
 	}
 	return l.Release, nil
+}
+
+// hideVars blanks -var values: a variable may hold a secret, and the
+// holder's command line is shown to whoever runs kprov next.
+func hideVars(args []string) []string {
+	out := append([]string(nil), args...)
+	for i, a := range out {
+		name := strings.TrimLeft(a, "-")
+		switch {
+		case a == name:
+		case name == "var" && i+1 < len(out):
+			if k, _, ok := strings.Cut(out[i+1], "="); ok {
+				out[i+1] = k + "=…"
+			}
+		case strings.HasPrefix(name, "var="):
+			if k, _, ok := strings.Cut(strings.TrimPrefix(name, "var="), "="); ok {
+				out[i] = a[:len(a)-len(name)] + "var=" + k + "=…"
+			}
+		}
+	}
+	return out
 }

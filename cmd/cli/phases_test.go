@@ -61,3 +61,11 @@ func TestRunPhasesStopsAndSaysWhere(t *testing.T) {
 		t.Errorf("interrupted: %v", err)
 	}
 }
+
+func TestHideVars(t *testing.T) {
+	got := strings.Join(hideVars([]string{"up", "-var", "token=s3cret", "--var=pw=hunter2", "-var-file", "x.tfvars", "spec.hcl"}), " ")
+	want := "up -var token=… --var=pw=… -var-file x.tfvars spec.hcl"
+	if got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}

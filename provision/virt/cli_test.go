@@ -27,29 +27,7 @@ import (
 // converges, the next changes nothing; a node removed by hand shows in
 // status and up recreates it; down removes everything and is safe twice.
 func TestCLILifecycle(t *testing.T) {
-	labtest.Need(t)
-	image := labtest.Image(t)
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "kprov")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/kprov")
-	build.Dir = judge.RepoRoot(t)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	pool := "/var/lib/kprov-test/cli"
-	t.Cleanup(func() { os.RemoveAll(pool) })
-	specPath := filepath.Join(dir, "cli.hcl")
-	os.WriteFile(specPath, []byte(fmt.Sprintf(`cluster "cli" {
-  hypervisor {
-    storage_pool = %q
-    accelerator  = "tcg"
-    boot_timeout = "6m"
-  }
-  image { source = %q }
-  network {
-    mode      = "isolated"
-    node_cidr = "10.87.0.0/24"
-  }
+	cli := newCLI(t, "cli", "10.87.0.0/24", `
   node_pool "cp" {
     role   = "control-plane"
     memory = "2GiB"
@@ -59,14 +37,8 @@ func TestCLILifecycle(t *testing.T) {
     vcpu   = 1
     memory = "1GiB"
   }
-  etcd { disk_check = "warn" } # software emulation: slow fdatasync
-}
-`, pool, image)), 0o644)
-	kprov := func(args ...string) *exec.Cmd {
-		cmd := exec.Command(bin, args...)
-		cmd.Env = append(os.Environ(), "KPROV_STATE_DIR="+filepath.Join(dir, "state"), "NO_COLOR=1")
-		return cmd
-	}
+  etcd { disk_check = "warn" } # software emulation: slow fdatasync`)
+	kprov, specPath, dir, pool := cli.cmd, cli.spec, cli.dir, cli.pool
 	// Everything kprov printed, to grep for secrets at the end.
 	var transcript strings.Builder
 	run := func(args ...string) (string, string) {
@@ -81,7 +53,6 @@ func TestCLILifecycle(t *testing.T) {
 		}
 		return out.String(), errb.String()
 	}
-	t.Cleanup(func() { kprov("down", specPath).Run() })
 	// kubeadm needs container images no registry here can serve, and the
 	// binaries come from a mirror this test does not run: stop after
 	// preparing the nodes (bootstrap/binaries is tested in bootstrap/binaries
@@ -246,4 +217,53 @@ func TestCLILifecycle(t *testing.T) {
 	if leaks := secrets.Leaks([]byte(transcript.String())); len(leaks) > 0 || transcript.Len() < 1000 {
 		t.Errorf("kprov printed %v (%d bytes seen)", leaks, transcript.Len())
 	}
+}
+
+// cli is the kprov binary on a spec of its own, with the test's state
+// folder; `kprov down` runs at cleanup.
+type cli struct {
+	bin, dir, spec, pool string
+}
+
+// newCLI builds kprov and writes cluster name: software emulation, its pool
+// in /var/lib/kprov-test/NAME, the lab image, an isolated network on cidr,
+// then body (the node pools and the rest).
+func newCLI(t *testing.T, name, cidr, body string) *cli {
+	t.Helper()
+	labtest.Need(t)
+	image := labtest.Image(t)
+	c := &cli{dir: t.TempDir(), pool: "/var/lib/kprov-test/" + name}
+	c.bin = filepath.Join(c.dir, "kprov")
+	build := exec.Command("go", "build", "-o", c.bin, "./cmd/kprov")
+	build.Dir = judge.RepoRoot(t)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { os.RemoveAll(c.pool) })
+	c.spec = filepath.Join(c.dir, name+".hcl")
+	hcl := fmt.Sprintf(`cluster %q {
+  hypervisor {
+    storage_pool = %q
+    accelerator  = "tcg"
+    boot_timeout = "6m"
+  }
+  image { source = %q }
+  network {
+    mode      = "isolated"
+    node_cidr = %q
+  }
+%s
+}
+`, name, c.pool, image, cidr, body)
+	if err := os.WriteFile(c.spec, []byte(hcl), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.cmd("down", c.spec).Run() })
+	return c
+}
+
+func (c *cli) cmd(args ...string) *exec.Cmd {
+	cmd := exec.Command(c.bin, args...)
+	cmd.Env = append(os.Environ(), "KPROV_STATE_DIR="+filepath.Join(c.dir, "state"), "NO_COLOR=1")
+	return cmd
 }

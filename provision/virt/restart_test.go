@@ -3,16 +3,12 @@ package virt_test
 import (
 	"bufio"
 	"bytes"
-	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/kprov/kprov/provision/judge"
 	"github.com/kprov/kprov/provision/lab/labtest"
 )
 
@@ -20,42 +16,12 @@ import (
 // node to boot: the VM keeps running, up finishes, and the next up, on a
 // new connection, finds nothing to change.
 func TestLibvirtdRestartDuringUp(t *testing.T) {
-	labtest.Need(t)
-	image := labtest.Image(t)
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "kprov")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/kprov")
-	build.Dir = judge.RepoRoot(t)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	pool := "/var/lib/kprov-test/restart"
-	t.Cleanup(func() { os.RemoveAll(pool) })
-	specPath := filepath.Join(dir, "restart.hcl")
-	os.WriteFile(specPath, []byte(fmt.Sprintf(`cluster "restart" {
-  hypervisor {
-    storage_pool = %q
-    accelerator  = "tcg"
-    boot_timeout = "6m"
-  }
-  image { source = %q }
-  network {
-    mode      = "isolated"
-    node_cidr = "10.88.0.0/24"
-  }
+	c := newCLI(t, "restart", "10.88.0.0/24", `
   node_pool "cp" {
     role   = "control-plane"
     memory = "2GiB"
-  }
-}
-`, pool, image)), 0o644)
-	kprov := func(args ...string) *exec.Cmd {
-		cmd := exec.Command(bin, args...)
-		cmd.Env = append(os.Environ(), "KPROV_STATE_DIR="+filepath.Join(dir, "state"), "NO_COLOR=1")
-		return cmd
-	}
-	t.Cleanup(func() { kprov("down", specPath).Run() })
-
+  }`)
+	kprov, specPath := c.cmd, c.spec
 	up := kprov("up", "--only", "provision", specPath)
 	stderr, _ := up.StderrPipe()
 	if err := up.Start(); err != nil {
@@ -94,40 +60,12 @@ func TestLibvirtdRestartDuringUp(t *testing.T) {
 // fails, kprov connects again once libvirtd is back, runs the phase again
 // and finishes. (An import cut off half-way is TestBaseImageImportCutOff.)
 func TestLibvirtdRestartDuringImport(t *testing.T) {
-	labtest.Need(t)
-	image := labtest.Image(t)
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "kprov")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/kprov")
-	build.Dir = judge.RepoRoot(t)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	pool := "/var/lib/kprov-test/reimport"
-	t.Cleanup(func() { os.RemoveAll(pool) })
-	specPath := filepath.Join(dir, "reimport.hcl")
-	os.WriteFile(specPath, []byte(fmt.Sprintf(`cluster "reimport" {
-  hypervisor {
-    storage_pool = %q
-    accelerator  = "tcg"
-  }
-  image { source = %q }
-  network {
-    mode      = "isolated"
-    node_cidr = "10.89.0.0/24"
-  }
+	c := newCLI(t, "reimport", "10.89.0.0/24", `
   node_pool "cp" {
     role   = "control-plane"
     memory = "2GiB"
-  }
-}
-`, pool, image)), 0o644)
-	kprov := func(args ...string) *exec.Cmd {
-		cmd := exec.Command(bin, args...)
-		cmd.Env = append(os.Environ(), "KPROV_STATE_DIR="+filepath.Join(dir, "state"), "NO_COLOR=1")
-		return cmd
-	}
-	t.Cleanup(func() { kprov("down", specPath).Run() })
+  }`)
+	kprov, specPath, pool := c.cmd, c.spec, c.pool
 	// Up to the domains: booting is not what this test is about.
 	up := kprov("up", "--only", "provision/network,provision/pool,provision/image,provision/disks,provision/seeds,provision/domains", specPath)
 	stderr, _ := up.StderrPipe()

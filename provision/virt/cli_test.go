@@ -138,11 +138,29 @@ func TestCLILifecycle(t *testing.T) {
 	if out, _ := run("status", specPath); !regexp.MustCompile(`worker-1\s+worker\s+missing`).MatchString(out) {
 		t.Errorf("status after removing worker-1 by hand:\n%s", out)
 	}
-	msg, took = timed("up", "--skip", skip, specPath)
+	// Under software emulation on a loaded 2-core host, a node whose disk
+	// was cut off by `virsh destroy` has once taken longer than
+	// boot_timeout to answer SSH; kprov then fails naming it, and the next
+	// up finishes the job. One such retry is allowed, and logged.
+	start := time.Now()
+	var errb bytes.Buffer
+	first := kprov("up", "--skip", skip, specPath)
+	first.Stderr = &errb
+	if err := first.Run(); err != nil {
+		transcript.WriteString(errb.String())
+		if !strings.Contains(errb.String(), "node worker-1 did not answer SSH") {
+			t.Fatalf("up after removing worker-1: %v\n%s", err, errb.String())
+		}
+		t.Logf("worker-1 did not answer within boot_timeout; running up again:\n%s", errb.String())
+		msg, _ = timed("up", "--skip", skip, specPath)
+	} else {
+		transcript.WriteString(errb.String())
+		msg = errb.String()
+	}
 	if !strings.Contains(msg, "2 nodes up") {
 		t.Errorf("up after removing worker-1:\n%s", msg)
 	}
-	t.Logf("up recreated the removed node in %s", took.Round(time.Second))
+	t.Logf("up recreated the removed node in %s", time.Since(start).Round(time.Second))
 	out, _ := run("status", specPath, "--output", "json")
 	var st struct {
 		Nodes []struct{ Name, State string }

@@ -167,6 +167,9 @@ func applyDefaults(c *Cluster) {
 		c.Etcd = &Etcd{}
 	}
 	def(&c.Etcd.DiskCheck, "enforce")
+	if c.Kubeadm == nil {
+		c.Kubeadm = &Kubeadm{}
+	}
 	def(&c.Artifacts.ContainerdVersion, DefaultContainerd)
 	a := c.Artifacts
 	if a.CrictlVersion != "" && a.CrictlVersion[0] != 'v' {

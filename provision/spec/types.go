@@ -33,6 +33,8 @@ type Cluster struct {
 	NetworkPolicy *NetworkPolicy `hcl:"network_policy,block"`
 	Artifacts     *Artifacts     `hcl:"artifacts,block"`
 	Etcd          *Etcd          `hcl:"etcd,block"`
+	Kubeadm       *Kubeadm       `hcl:"kubeadm,block"`
+	Registries    *Registries    `hcl:"registries,block"`
 
 	DefRange  hcl.Range `hcl:",def_range"`
 	NameRange hcl.Range `hcl:"name,label_range"`

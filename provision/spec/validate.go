@@ -25,6 +25,8 @@ func (v *validator) validate() {
 	v.ingress()
 	v.networkPolicy()
 	v.artifacts()
+	v.kubeadm()
+	v.registries()
 	v.oneOf(v.c.Etcd.Body, "disk_check", v.c.Etcd.DiskCheck, "enforce", "warn", "off")
 }
 

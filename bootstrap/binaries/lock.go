@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsimple"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -40,14 +43,30 @@ type Entry struct {
 
 func (e Entry) key() string { return e.Name + "\x00" + e.Source }
 
+// ImageEntry is one locked container image: its reference as the cluster
+// names it and the manifest digest it resolved to.
+type ImageEntry struct {
+	Ref    string `hcl:"ref,label"`
+	Digest string `hcl:"digest"`
+
+	DefRange hcl.Range `hcl:",def_range"`
+}
+
+// imagesComment introduces the container_image blocks in the file.
+const imagesComment = `# container_image: the manifest digest of every image the clusters run,
+# resolved once through their mirrors or upstream; every pull is checked
+# against it.
+`
+
 // Lock is the content of a lock file.
 type Lock struct {
 	entries map[string]Entry
+	images  map[string]string // ref -> digest
 }
 
 // NewLock returns a lock holding entries.
 func NewLock(entries ...Entry) *Lock {
-	l := &Lock{entries: map[string]Entry{}}
+	l := &Lock{entries: map[string]Entry{}, images: map[string]string{}}
 	for _, e := range entries {
 		l.Set(e)
 	}
@@ -69,7 +88,8 @@ func LoadLock(path string) (*Lock, error) {
 // ParseLock decodes a lock file's source; filename is used in errors.
 func ParseLock(filename string, src []byte) (*Lock, error) {
 	var f struct {
-		Entries []Entry `hcl:"artifact,block"`
+		Entries []Entry      `hcl:"artifact,block"`
+		Images  []ImageEntry `hcl:"container_image,block"`
 	}
 	if err := hclsimple.Decode(filename, src, nil, &f); err != nil {
 		return nil, fmt.Errorf("read the lock: %w", err)
@@ -84,7 +104,60 @@ func ParseLock(filename string, src []byte) (*Lock, error) {
 		}
 		l.entries[e.key()] = e
 	}
+	first := map[string]hcl.Range{}
+	for _, e := range f.Images {
+		if !imageRef.MatchString(e.Ref) {
+			return nil, fmt.Errorf("%s: %q is not an image reference such as registry.k8s.io/pause:3.9; fix or delete the entry", e.DefRange, e.Ref)
+		}
+		if !IsDigest(e.Digest) {
+			return nil, fmt.Errorf("%s: image %s: digest %q is not sha256: and 64 lowercase hex digits; fix or delete the entry", e.DefRange, e.Ref, e.Digest)
+		}
+		if at, dup := first[e.Ref]; dup {
+			return nil, fmt.Errorf("%s: image %s is locked twice, first at %s; delete one", e.DefRange, e.Ref, at)
+		}
+		first[e.Ref] = e.DefRange
+		l.images[e.Ref] = e.Digest
+	}
 	return l, nil
+}
+
+// imageRef is the characters of an image reference (host, path, tag and
+// digest), which also keeps the lock's labels plain.
+var imageRef = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/@-]*$`)
+
+// IsDigest reports whether s is a manifest digest as the lock records it:
+// "sha256:" and 64 lowercase hex digits.
+func IsDigest(s string) bool {
+	sum, ok := strings.CutPrefix(s, "sha256:")
+	return ok && IsSum(sum)
+}
+
+// Digest returns the digest the lock pins for the image ref.
+func (l *Lock) Digest(ref string) (string, bool) {
+	d, ok := l.images[ref]
+	return d, ok
+}
+
+// SetDigest records the digest of the image ref, replacing its old one.
+func (l *Lock) SetDigest(ref, digest string) error {
+	if !IsDigest(digest) {
+		return fmt.Errorf("image %s: digest %q is not sha256: and 64 lowercase hex digits", ref, digest)
+	}
+	if !imageRef.MatchString(ref) {
+		return fmt.Errorf("image reference %q cannot be locked: it is not an image reference such as registry.k8s.io/pause:3.9", ref)
+	}
+	l.images[ref] = digest
+	return nil
+}
+
+// Images lists the locked images sorted by reference.
+func (l *Lock) Images() []ImageEntry {
+	out := make([]ImageEntry, 0, len(l.images))
+	for ref, d := range l.images {
+		out = append(out, ImageEntry{Ref: ref, Digest: d})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Ref < out[j].Ref })
+	return out
 }
 
 // Get returns the entry of name and source.
@@ -115,17 +188,31 @@ func (l *Lock) Entries() []Entry {
 }
 
 // Bytes is the lock file's text: a header, then one block per entry in
-// Entries order, formatted by hclwrite; the same lock gives the same bytes.
+// Entries order, then one container_image block per image in Images
+// order, formatted by hclwrite; the same lock gives the same bytes.
 func (l *Lock) Bytes() []byte {
 	f := hclwrite.NewEmptyFile()
 	body := f.Body()
-	for i, e := range l.Entries() {
+	entries := l.Entries()
+	for i, e := range entries {
 		if i > 0 {
 			body.AppendNewline()
 		}
 		b := body.AppendNewBlock("artifact", []string{e.Name}).Body()
 		b.SetAttributeValue("source", cty.StringVal(e.Source))
 		b.SetAttributeValue("sha256", cty.StringVal(e.SHA256))
+	}
+	for i, e := range l.Images() {
+		if i == 0 {
+			if len(entries) > 0 {
+				body.AppendNewline()
+			}
+			body.AppendUnstructuredTokens(hclwrite.Tokens{{Type: hclsyntax.TokenComment, Bytes: []byte(imagesComment)}})
+		} else {
+			body.AppendNewline()
+		}
+		body.AppendNewBlock("container_image", []string{e.Ref}).Body().
+			SetAttributeValue("digest", cty.StringVal(e.Digest))
 	}
 	return append([]byte(lockHeader), hclwrite.Format(f.Bytes())...)
 }

@@ -76,6 +76,34 @@ var fixtures = []fixture{
 			},
 		}
 	}},
+	// An air-gapped 1.21 cluster (v1beta2): the control-plane images from a
+	// private repository, preflight checks ignored on init and join.
+	{"mirrored121", func() *spec.Cluster {
+		return &spec.Cluster{
+			Name:              "airgap",
+			KubernetesVersion: "v1.21.14",
+			Calico:            &spec.Calico{Version: "v3.11.3"},
+			Kubeadm:           &spec.Kubeadm{IgnorePreflightErrors: []string{"HTTPProxyCIDR", "NumCPU"}, ImageRepository: "registry.lab:5000/k8s"},
+			NodePools: []*spec.NodePool{
+				{Name: "cp", Role: spec.RoleControlPlane, Count: count(1)},
+				{Name: "worker", Role: spec.RoleWorker, Count: count(1)},
+			},
+		}
+	}},
+	// The same on 1.37 (v1beta4).
+	{"mirrored137", func() *spec.Cluster {
+		return &spec.Cluster{
+			Name:              "airgap",
+			KubernetesVersion: "v1.37.2",
+			KubeProxy:         &spec.KubeProxy{Mode: "nftables"},
+			Calico:            &spec.Calico{Version: "v3.29.1"},
+			Kubeadm:           &spec.Kubeadm{IgnorePreflightErrors: []string{"HTTPProxyCIDR"}, ImageRepository: "registry.lab:5000/k8s"},
+			NodePools: []*spec.NodePool{
+				{Name: "cp", Role: spec.RoleControlPlane, Count: count(1)},
+				{Name: "worker", Role: spec.RoleWorker, Count: count(1)},
+			},
+		}
+	}},
 }
 
 // input normalizes the fixture's spec and plans its nodes.

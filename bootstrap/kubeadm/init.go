@@ -15,10 +15,15 @@ import (
 	kubeadmapi "k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kprov/kprov/bootstrap/images"
 	"github.com/kprov/kprov/provision/plan"
 	"github.com/kprov/kprov/provision/spec"
 	"github.com/kprov/kprov/provision/state"
 )
+
+// EtcdDataDir is where kubeadm's local etcd keeps its data (kubeadm's
+// default, written out so the file says it).
+const EtcdDataDir = "/var/lib/etcd"
 
 // InitConfig is the configuration of `kubeadm init` on the first control
 // plane: InitConfiguration, ClusterConfiguration, KubeProxyConfiguration
@@ -39,7 +44,7 @@ func InitConfig(in Input) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	reg, err := nodeRegistration(cp)
+	reg, err := nodeRegistration(in.Cluster, cp)
 	if err != nil {
 		return nil, err
 	}
@@ -48,6 +53,10 @@ func InitConfig(in Input) ([]byte, error) {
 		return nil, errors.New("bootstrap token is malformed")
 	}
 	c := in.Cluster
+	etcdTag, dnsTag, err := images.Tags(c)
+	if err != nil {
+		return nil, err
+	}
 	initCfg := &kubeadmapi.InitConfiguration{
 		BootstrapTokens:  []bootstraptokenv1.BootstrapToken{{Token: token, TTL: &metav1.Duration{Duration: TokenTTL}}},
 		NodeRegistration: reg,
@@ -59,6 +68,10 @@ func InitConfig(in Input) ([]byte, error) {
 		ClusterName:          c.Name,
 		KubernetesVersion:    c.KubernetesVersion,
 		ControlPlaneEndpoint: endpoint,
+		ImageRepository:      c.Kubeadm.ImageRepository,
+		// The tags kprov lists, pre-pulls and pins (bootstrap/images).
+		Etcd: kubeadmapi.Etcd{Local: &kubeadmapi.LocalEtcd{DataDir: EtcdDataDir, ImageMeta: kubeadmapi.ImageMeta{ImageTag: etcdTag}}},
+		DNS:  kubeadmapi.DNS{ImageMeta: kubeadmapi.ImageMeta{ImageTag: dnsTag}},
 		Networking: kubeadmapi.Networking{
 			PodSubnet:     c.Network.PodCIDR,
 			ServiceSubnet: c.Network.ServiceCIDR,

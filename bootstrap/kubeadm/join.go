@@ -35,7 +35,7 @@ func JoinConfig(in Input, n plan.Node) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	reg, err := nodeRegistration(n)
+	reg, err := nodeRegistration(in.Cluster, n)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"k8s.io/kubernetes/pkg/util/taints"
 
 	"github.com/kprov/kprov/provision/plan"
+	"github.com/kprov/kprov/provision/spec"
 )
 
 // Taints parses a pool's "key[=value]:Effect" taints. Nil stays nil, so
@@ -74,7 +75,7 @@ func restricted(key string) bool {
 
 // nodeRegistration is the kubelet side of a node: name, CRI socket, node IP,
 // labels the kubelet may set and taints.
-func nodeRegistration(n plan.Node) (kubeadmapi.NodeRegistrationOptions, error) {
+func nodeRegistration(c *spec.Cluster, n plan.Node) (kubeadmapi.NodeRegistrationOptions, error) {
 	t, err := Taints(n.Taints)
 	if err != nil {
 		return kubeadmapi.NodeRegistrationOptions{}, fmt.Errorf("node %s: %w", n.Name, err)
@@ -96,5 +97,7 @@ func nodeRegistration(n plan.Node) (kubeadmapi.NodeRegistrationOptions, error) {
 		CRISocket:        CRISocket,
 		Taints:           t,
 		KubeletExtraArgs: args,
+		// The spec's kubeadm { ignore_preflight_errors }, init and join alike.
+		IgnorePreflightErrors: append([]string(nil), c.Kubeadm.IgnorePreflightErrors...),
 	}, nil
 }

@@ -50,7 +50,7 @@ func TestLabels(t *testing.T) {
 	if got := RestrictedLabels(n); !reflect.DeepEqual(got, wantLater) {
 		t.Errorf("RestrictedLabels = %v, want %v", got, wantLater)
 	}
-	reg, err := nodeRegistration(n)
+	reg, err := nodeRegistration(&spec.Cluster{Kubeadm: &spec.Kubeadm{}}, n)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -80,7 +80,7 @@ func DryRun(ctx context.Context, h remote.Host, cfg []byte) (string, error) {
 	if err := upload(ctx, h, InitConfig, cfg); err != nil {
 		return "", err
 	}
-	return h.Run(ctx, "kubeadm init --dry-run --ignore-preflight-errors=all --config "+InitConfig)
+	return h.Run(ctx, "kubeadm init --dry-run --skip-phases=preflight --config "+InitConfig)
 }
 
 // EnsureToken makes sure the bootstrap token kprov joins nodes with exists

@@ -108,6 +108,8 @@ func newRoot(env Env) *cobra.Command {
 	root.AddCommand(
 		newValidate(env),
 		newRender(env),
+		newImages(env),
+		newMirror(env),
 		newPlan(env),
 		newUp(env),
 		newStatus(env),

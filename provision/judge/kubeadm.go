@@ -18,7 +18,7 @@ func KubeadmInit(t testing.TB, kubernetesVersion string, config []byte) error {
 	t.Helper()
 	bin := Kubeadm(t, kubernetesVersion)
 	start := time.Now()
-	out, err := sandboxed(t, bin, "init", "--dry-run", "--ignore-preflight-errors=all",
+	out, err := sandboxed(t, bin, "init", "--dry-run", "--skip-phases=preflight",
 		"--config", writeTemp(t, "init.yaml", config))
 	if err := verdict(out, err); err != nil {
 		return fmt.Errorf("kubeadm %s init --dry-run: %w", kubernetesVersion, err)

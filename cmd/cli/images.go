@@ -1,0 +1,106 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kprov/kprov/bootstrap/binaries"
+	"github.com/kprov/kprov/bootstrap/images"
+	"github.com/kprov/kprov/bootstrap/registry"
+)
+
+func newImages(env Env) *cobra.Command {
+	var f specFlags
+	var output string
+	cmd := &cobra.Command{
+		Use:   "images FILE",
+		Short: "List every container image the cluster will run, with its pinned digest",
+		Long: "images lists kubeadm's images for the spec's Kubernetes version and every image of\n" +
+			"the addon objects kprov applies (after its changes, such as calico.image_registry),\n" +
+			"with what runs each and the digest kprov.lock.hcl pins (\"-\" until the image was\n" +
+			"first pulled), and, when the spec has a registries block, the mirror it is pulled\n" +
+			"through. It fetches the addon manifests as render --addons does (checked against,\n" +
+			"or recorded in, kprov.lock.hcl).",
+		Args: exactArgs(1, "one spec file"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if output != "table" && output != "json" {
+				return usageError{fmt.Errorf("--output %q: use table or json", output)}
+			}
+			s, err := f.load(env, args[0])
+			if err != nil {
+				return err
+			}
+			cl := &cluster{spec: s, cleanup: func() {}}
+			imgs, err := clusterImages(cmd.Context(), env, cl, args[0])
+			if err != nil {
+				return err
+			}
+			if output == "json" {
+				enc := json.NewEncoder(env.Stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(imgs)
+			}
+			c := s.Cluster
+			var hosts []registry.Host
+			if c.Registries != nil {
+				refs := make([]string, len(imgs))
+				for i, img := range imgs {
+					refs[i] = img.Ref
+				}
+				hosts = registry.Hosts(c, refs)
+			}
+			tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
+			if hosts != nil {
+				fmt.Fprintln(tw, "IMAGE\tSOURCE\tDIGEST\tMIRROR")
+			} else {
+				fmt.Fprintln(tw, "IMAGE\tSOURCE\tDIGEST")
+			}
+			for _, img := range imgs {
+				digest := img.Digest
+				if digest == "" {
+					digest = "-"
+				}
+				if hosts == nil {
+					fmt.Fprintf(tw, "%s\t%s\t%s\n", img.Ref, img.Source, digest)
+					continue
+				}
+				mirror := "upstream"
+				if h := registry.For(hosts, img.Ref); h != nil {
+					mirror = h.Describe()
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", img.Ref, img.Source, digest, mirror)
+			}
+			return tw.Flush()
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	return cmd
+}
+
+// clusterImages is every image cl's cluster runs: kubeadm's for its
+// version, then the addon objects' (the manifests fetched, checked and
+// recorded in the lock next to specPath, as render --addons does), each
+// with the digest the lock pins.
+func clusterImages(ctx context.Context, env Env, cl *cluster, specPath string) ([]images.Image, error) {
+	c := cl.spec.Cluster
+	// kubeadm's list first: an unknown version fails before any fetch.
+	if _, err := images.Kubeadm(c); err != nil {
+		return nil, err
+	}
+	steps, err := buildAddons(ctx, c, specPath, false, func(format string, args ...any) {
+		fmt.Fprintf(env.Stderr, format+"\n", args...)
+	})
+	if err != nil {
+		return nil, err
+	}
+	lock, err := binaries.LoadLock(binaries.LockPath(specPath))
+	if err != nil {
+		return nil, err
+	}
+	return images.List(c, steps, lock)
+}

@@ -1,6 +1,7 @@
 // Package prepare readies a node for kubeadm over SSH: kernel modules
 // loaded now and at boot, sysctls, swap off, host packages, containerd with
-// the systemd cgroup driver. Every step looks before it acts, so running it
+// the systemd cgroup driver, the cluster's pause image and its registry
+// mirrors. Every step looks before it acts, so running it
 // again changes nothing.
 package prepare
 
@@ -21,10 +22,24 @@ type Result struct {
 	Changed []string
 }
 
+// Options are what a node's preparation needs besides the spec.
+type Options struct {
+	// SpecDir is the spec's folder, where relative registries ca_file
+	// paths start.
+	SpecDir string
+	// Images are every image the cluster runs (images.List): a
+	// mirror_all mirrors their registry hosts too.
+	Images []string
+}
+
 // Node prepares one node of c. It returns what it changed (nothing on a
 // prepared node).
-func Node(ctx context.Context, h remote.Host, c *spec.Cluster) (Result, error) {
+func Node(ctx context.Context, h remote.Host, c *spec.Cluster, o Options) (Result, error) {
 	r := Result{Node: h.Name()}
+	ctrFiles, err := containerdFiles(c, o)
+	if err != nil {
+		return r, err
+	}
 	release, err := h.Run(ctx, "uname -r")
 	if err != nil {
 		return r, err
@@ -38,7 +53,10 @@ func Node(ctx context.Context, h remote.Host, c *spec.Cluster) (Result, error) {
 		return r, err
 	}
 	steps := []func(context.Context, remote.Host, nodeprep.Plan, *Result) error{
-		packages, files, modules, sysctls, swapOff, containerd,
+		packages, files, modules, sysctls, swapOff,
+		func(ctx context.Context, h remote.Host, _ nodeprep.Plan, r *Result) error {
+			return containerd(ctx, h, ctrFiles, r)
+		},
 	}
 	for _, step := range steps {
 		if err := step(ctx, h, plan, &r); err != nil {

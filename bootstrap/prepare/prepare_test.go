@@ -22,17 +22,6 @@ func TestCommentSwap(t *testing.T) {
 	}
 }
 
-func TestSystemdCgroup(t *testing.T) {
-	def := "[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc.options]\n            SystemdCgroup = false\n"
-	got, ok := systemdCgroup(def)
-	if !ok || !strings.Contains(got, "SystemdCgroup = true") || strings.Contains(got, "false") {
-		t.Errorf("got %q, %v", got, ok)
-	}
-	if _, ok := systemdCgroup("version = 2\n"); ok {
-		t.Error("a config without the setting was accepted")
-	}
-}
-
 func TestParseFio(t *testing.T) {
 	out := `note: both iodepth >= 1 and synchronous I/O engine are selected
 {"fio version": "fio-3.33", "jobs": [{"jobname": "kprov-etcd-check",

@@ -64,7 +64,7 @@ func TestPrepareOnRealNodes(t *testing.T) {
 	ctx := context.Background()
 	changes := map[string][]string{}
 	prep := func(ctx context.Context, n *remote.Node) error {
-		r, err := prepare.Node(ctx, n, cl.Spec)
+		r, err := prepare.Node(ctx, n, cl.Spec, prepare.Options{})
 		changes[n.Name()] = r.Changed
 		return err
 	}
@@ -77,7 +77,7 @@ func TestPrepareOnRealNodes(t *testing.T) {
 		killer[0].Run(ctx, "pkill -KILL -x sshd") // its own session dies too
 		t.Logf("%s: killed every sshd", nodes[0].Name())
 	}}}
-	r, err := prepare.Node(ctx, first, cl.Spec)
+	r, err := prepare.Node(ctx, first, cl.Spec, prepare.Options{})
 	if err != nil {
 		t.Fatalf("%s: preparation with sshd killed half-way: %v", nodes[0].Name(), err)
 	}
@@ -165,7 +165,7 @@ func TestKubeadmDryRunOnNode(t *testing.T) {
 	nodes, logs := engine(t, cl)
 	ctx := context.Background()
 	cp := nodes[0]
-	if _, err := prepare.Node(ctx, cp, cl.Spec); err != nil {
+	if _, err := prepare.Node(ctx, cp, cl.Spec, prepare.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	bin, err := os.ReadFile(judge.Kubeadm(t, cl.Spec.KubernetesVersion))

@@ -14,6 +14,7 @@ import (
 	"github.com/kprov/kprov/bootstrap/addons"
 	"github.com/kprov/kprov/bootstrap/apply"
 	"github.com/kprov/kprov/bootstrap/binaries"
+	"github.com/kprov/kprov/bootstrap/images"
 	"github.com/kprov/kprov/bootstrap/kubeadm"
 	"github.com/kprov/kprov/bootstrap/kubeadmrun"
 	"github.com/kprov/kprov/bootstrap/prepare"
@@ -41,6 +42,8 @@ type bootstrapper struct {
 	// Addons: the plan and the API connection, made on first use.
 	steps  []addons.Step
 	client *apply.Client
+	// imgs is every image the cluster runs, read on first use.
+	imgs []images.Image
 }
 
 // newBootstrapper opens the SSH engine on the cluster's nodes: pinned host
@@ -83,6 +86,7 @@ func (b *bootstrapper) phases() []phase {
 		{"bootstrap/prepare", b.prepare},
 		{"bootstrap/etcd-disk", b.etcdDisk},
 		{"bootstrap/binaries", b.binaries},
+		{"bootstrap/images", b.images},
 		{"kubeadm/init", b.init},
 		{"kubeadm/kubeconfig", b.kubeconfig},
 		{"kubeadm/join", b.join},
@@ -91,8 +95,16 @@ func (b *bootstrapper) phases() []phase {
 
 func (b *bootstrapper) prepare(ctx context.Context) error {
 	c := b.cl.spec.Cluster
+	imgs, err := b.imageList(ctx)
+	if err != nil {
+		return err
+	}
+	o := prepare.Options{SpecDir: filepath.Dir(b.specPath)}
+	for _, img := range imgs {
+		o.Images = append(o.Images, img.Ref)
+	}
 	return remote.Each(ctx, b.all, b.parallel, func(ctx context.Context, n *remote.Node) error {
-		r, err := prepare.Node(ctx, n, c)
+		r, err := prepare.Node(ctx, n, c, o)
 		if len(r.Changed) > 0 {
 			b.logf("%s: %s", n.Name(), strings.Join(r.Changed, "; "))
 		}

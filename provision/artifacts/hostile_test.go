@@ -304,7 +304,7 @@ func renders(t *testing.T, c *spec.Cluster, h string, secrets *state.Secrets, sh
 		}
 	}
 	host := &recorder{}
-	if _, err := prepare.Node(context.Background(), host, c); err != nil {
+	if _, err := prepare.Node(context.Background(), host, c, prepare.Options{SpecDir: "."}); err != nil {
 		t.Fatalf("prepare: %v", err)
 	}
 	_, _ = prepare.EtcdDisk(context.Background(), host)

@@ -1,0 +1,97 @@
+package cli
+
+import (
+	"context"
+	"strings"
+	"sync"
+
+	"github.com/kprov/kprov/bootstrap/binaries"
+	"github.com/kprov/kprov/bootstrap/images"
+	"github.com/kprov/kprov/bootstrap/prepull"
+	"github.com/kprov/kprov/bootstrap/registry"
+	"github.com/kprov/kprov/bootstrap/remote"
+)
+
+// images pulls every image the cluster runs on every node, through the
+// spec's mirrors, before kubeadm starts; checks each digest against
+// kprov.lock.hcl (with --locked, a changed digest is refused naming image,
+// both digests and the node) and pins the digests not pinned yet.
+func (b *bootstrapper) images(ctx context.Context) error {
+	c := b.cl.spec.Cluster
+	imgs, err := b.imageList(ctx)
+	if err != nil {
+		return err
+	}
+	refs := make([]string, len(imgs))
+	for i, img := range imgs {
+		refs[i] = img.Ref
+	}
+	hosts := registry.Hosts(c, refs)
+	var mu sync.Mutex
+	var results []prepull.Result
+	err = remote.Each(ctx, b.all, b.parallel, func(ctx context.Context, n *remote.Node) error {
+		r, err := prepull.Node(ctx, n, imgs, hosts)
+		if len(r.Pulled) > 0 {
+			b.logf("%s: pulled %s", n.Name(), plural(len(r.Pulled), "image"))
+		}
+		mu.Lock()
+		results = append(results, r)
+		mu.Unlock()
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	pins, warnings, err := prepull.Check(results, imgs, b.locked)
+	if err != nil {
+		return err
+	}
+	for _, w := range warnings {
+		b.logf("warning: %s", w)
+	}
+	return b.pinImages(imgs, pins)
+}
+
+// pinImages records the digests of imgs that kprov.lock.hcl does not hold
+// yet, or that changed (only without --locked; Check refused them with it).
+func (b *bootstrapper) pinImages(imgs []images.Image, pins map[string]string) error {
+	path := binaries.LockPath(b.specPath)
+	lock, err := binaries.LoadLock(path)
+	if err != nil {
+		return err
+	}
+	var added []string
+	for _, img := range imgs {
+		d := pins[img.Ref]
+		if have, ok := lock.Digest(img.Ref); d == "" || (ok && have == d) {
+			continue
+		}
+		if err := lock.SetDigest(img.Ref, d); err != nil {
+			return err
+		}
+		added = append(added, img.Ref)
+	}
+	if len(added) == 0 {
+		return nil
+	}
+	if err := lock.Write(path); err != nil {
+		return err
+	}
+	b.logf("%s: pinned the digest of %s (%s)", path, plural(len(added), "image"), strings.Join(added, ", "))
+	return nil
+}
+
+// imageList is every image the cluster runs with the digests the lock pins,
+// read once per command (it fetches the addon manifests).
+func (b *bootstrapper) imageList(ctx context.Context) ([]images.Image, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.imgs == nil {
+		imgs, err := clusterImages(ctx, b.env, b.cl, b.specPath)
+		if err != nil {
+			return nil, err
+		}
+		b.imgs = imgs
+	}
+	return b.imgs, nil
+}

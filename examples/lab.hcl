@@ -1,8 +1,10 @@
 # A small local lab: one control plane and one worker under software
-# emulation (tcg), on an isolated network that never leaves this host.
+# emulation (tcg), on an isolated network that never leaves this host. It
+# runs the modern path (Kubernetes 1.30, Calico v3.28): the early-2020
+# stack's Calico v3.11 cannot be built here (provision/lab/README.md).
 
 cluster "lab" {
-  kubernetes_version = "1.21.14"
+  kubernetes_version = "1.30.14"
 
   hypervisor {
     uri          = "qemu:///system"
@@ -40,8 +42,11 @@ cluster "lab" {
     mode = "ipvs"
   }
 
-  ingress {
-    addresses = ["10.77.0.240"]
+  calico {
+    version = "v3.28.5"
+    # Upstream's manifest, read from Calico's module zip on the Go module
+    # proxy by provision/lab/manifests.sh (make lab does it).
+    manifest = "/var/lib/kprov/manifests/calico-v3.28.5.yaml"
   }
 
   network_policy {
@@ -59,8 +64,14 @@ cluster "lab" {
     # and crictl built from the Go module proxy, served with the upstream
     # layout on the lab network's gateway, inside the lab's network namespace.
     mirror = "http://10.77.0.1:8080"
-    # The Go module proxy serves cri-tools v1.30.0 but not v1.21.x; crictl
-    # speaks CRI v1, which the nodes' containerd 1.6 serves.
-    crictl_version = "v1.30.0"
+  }
+
+  # Every container image from the lab's registry (provision/lab/registry.sh):
+  # images built here from the Go module proxy, served on the gateway inside
+  # the lab's namespace under their upstream names, so nodes pull
+  # registry.k8s.io/pause:3.9 and docker.io/calico/node:v3.28.5 unchanged.
+  registries {
+    mirror_all = "http://10.77.0.1:5000"
+    plain_http = true
   }
 }

@@ -77,7 +77,7 @@ func TestBuildGolden(t *testing.T) {
 		current bool
 		steps   []string
 	}{
-		{"lab", false, []string{"calico", "load-balancer", "load-balancer-pool", "ingress", "policies"}},
+		{"lab", true, []string{"calico", "policies"}},
 		{"cluster", false, []string{"calico", "load-balancer", "load-balancer-pool", "ingress", "policies"}},
 		{"modern", true, []string{"calico", "policies"}},
 	} {

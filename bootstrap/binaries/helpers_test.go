@@ -17,4 +17,4 @@ func loadSpec(t testing.TB, path string, vars ...string) *spec.Cluster {
 	return s.Cluster
 }
 
-func loadLab(t testing.TB) *spec.Cluster { return loadSpec(t, "../../examples/lab.hcl") }
+func loadLab(t testing.TB) *spec.Cluster { return loadSpec(t, "testdata/lab121.hcl") }

@@ -53,11 +53,11 @@ func TestCLILifecycle(t *testing.T) {
 		}
 		return out.String(), errb.String()
 	}
-	// kubeadm needs container images no registry here can serve, and the
-	// binaries come from a mirror this test does not run: stop after
-	// preparing the nodes (bootstrap/binaries is tested in bootstrap/binaries
-	// and by make lab, the addons against real API servers).
-	skip := "kubeadm,bootstrap/binaries,addons"
+	// The binaries and images come from mirrors this test does not run: stop
+	// after preparing the nodes (bootstrap/binaries and bootstrap/images are
+	// tested in images_test.go and by make lab, the addons against real API
+	// servers).
+	skip := "kubeadm,bootstrap/binaries,bootstrap/images,addons"
 
 	// interrupt runs up and sends sig once a line starting with after
 	// shows; during, when set, runs while up is still going.

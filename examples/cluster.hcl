@@ -109,4 +109,25 @@ cluster "demo" {
   artifacts {
     # mirror = "http://10.17.0.1:8080/k8s" # for air-gapped labs
   }
+
+  # kubeadm {
+  #   ignore_preflight_errors = ["NumCPU"]       # init and join; name the checks, not "all"
+  #   image_repository        = "registry.example/k8s" # renames kubeadm's images; a
+  #                                              # registries mirror keeps upstream names
+  # }
+
+  # Air-gapped or staging sites: containerd pulls every image through these
+  # mirrors under its upstream name (containerd's hosts.toml model), and
+  # `kprov images` / `kprov mirror --to REGISTRY` list and copy the set.
+  # registries {
+  #   mirror_all = "https://registry.example:5000" # one registry holding every
+  #                                                # upstream under /<host>/ (the
+  #                                                # layout kprov mirror writes)
+  #   ca_file    = "certs/registry-ca.pem"         # a private CA (spec-relative)
+  #   plain_http = false                           # http:// needs true (labs only)
+  #   fallback   = false                           # never go upstream when mirrors fail
+  #   mirror "docker.io" {                         # or one block per upstream host
+  #     endpoints = ["https://hub-cache.example"]  # registry roots, tried in order
+  #   }
+  # }
 }

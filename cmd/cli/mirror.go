@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/spf13/cobra"
 
+	"github.com/kprov/kprov/bootstrap/images"
 	"github.com/kprov/kprov/bootstrap/mirror"
 	"github.com/kprov/kprov/bootstrap/registry"
 )
@@ -68,7 +70,26 @@ func newMirror(env Env) *cobra.Command {
 				verb = "to copy"
 			}
 			fmt.Fprintf(env.Stdout, "%d %s, %d already there (%s)\n", res.Copied, verb, res.Present, mirror.FormatSize(res.Bytes))
-			return err
+			if opts.DryRun {
+				return err
+			}
+			// What was copied is what the site will run: pin it, so that
+			// `up --locked` there refuses anything else.
+			pins := map[string]string{}
+			for _, o := range res.Images {
+				pins[o.Image] = o.Digest
+			}
+			var unpinned []images.Image
+			for _, img := range imgs {
+				if img.Digest == "" {
+					unpinned = append(unpinned, img)
+				}
+			}
+			path, added, perr := pinDigests(args[0], unpinned, pins)
+			if len(added) > 0 {
+				fmt.Fprintf(env.Stderr, "%s: pinned the digest of %s\n", path, plural(len(added), "image"))
+			}
+			return errors.Join(err, perr)
 		},
 	}
 	f.register(cmd)

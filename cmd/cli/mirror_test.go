@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/kprov/kprov/bootstrap/binaries"
 	"github.com/kprov/kprov/bootstrap/registry"
 	"github.com/kprov/kprov/cmd/cli"
 )
@@ -140,6 +141,20 @@ cluster "m" {
 		if err != nil || got.Digest.String() != d {
 			t.Errorf("%s at the target: %v, %v; want %s", image, got, err, d)
 		}
+	}
+
+	// What was copied is pinned: kprov.lock.hcl holds every digest.
+	lock, err := binaries.LoadLock(binaries.LockPath(specPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for image, d := range want {
+		if got, ok := lock.Digest(image); !ok || got != d {
+			t.Errorf("lock pins %s as %q, want %s", image, got, d)
+		}
+	}
+	if !strings.Contains(stderr, fmt.Sprintf("pinned the digest of %d images", len(want))) {
+		t.Errorf("mirror did not say it pinned the digests:\n%s", stderr)
 	}
 
 	writes := b.writes.Load()

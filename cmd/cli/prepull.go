@@ -55,10 +55,21 @@ func (b *bootstrapper) images(ctx context.Context) error {
 // pinImages records the digests of imgs that kprov.lock.hcl does not hold
 // yet, or that changed (only without --locked; Check refused them with it).
 func (b *bootstrapper) pinImages(imgs []images.Image, pins map[string]string) error {
-	path := binaries.LockPath(b.specPath)
+	path, added, err := pinDigests(b.specPath, imgs, pins)
+	if len(added) > 0 {
+		b.logf("%s: pinned the digest of %s (%s)", path, plural(len(added), "image"), strings.Join(added, ", "))
+	}
+	return err
+}
+
+// pinDigests writes pins (image ref -> digest) of imgs into the lock next
+// to specPath where it holds another digest or none; it returns the lock's
+// path and the refs it pinned.
+func pinDigests(specPath string, imgs []images.Image, pins map[string]string) (string, []string, error) {
+	path := binaries.LockPath(specPath)
 	lock, err := binaries.LoadLock(path)
 	if err != nil {
-		return err
+		return path, nil, err
 	}
 	var added []string
 	for _, img := range imgs {
@@ -67,18 +78,14 @@ func (b *bootstrapper) pinImages(imgs []images.Image, pins map[string]string) er
 			continue
 		}
 		if err := lock.SetDigest(img.Ref, d); err != nil {
-			return err
+			return path, nil, err
 		}
 		added = append(added, img.Ref)
 	}
 	if len(added) == 0 {
-		return nil
+		return path, nil, nil
 	}
-	if err := lock.Write(path); err != nil {
-		return err
-	}
-	b.logf("%s: pinned the digest of %s (%s)", path, plural(len(added), "image"), strings.Join(added, ", "))
-	return nil
+	return path, added, lock.Write(path)
 }
 
 // imageList is every image the cluster runs with the digests the lock pins,

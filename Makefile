@@ -11,7 +11,7 @@ APISERVERS := v1.21.14 v1.37.2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all build demo test test-short bench update lint deps oracles clean fuzz
-.PHONY: lab lab-deps lab-image lab-daemons lab-mirror lab-status lab-down
+.PHONY: lab lab-deps lab-image lab-daemons lab-mirror lab-mirror-build lab-manifests lab-images lab-registry lab-status lab-down
 
 all: build
 
@@ -33,7 +33,7 @@ deps:
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 		libvirt-clients libxml2-utils cloud-init openssl openssh-client openssh-server sudo util-linux diffutils \
 		genisoimage xorriso libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils \
-		dnsmasq-base iproute2 iptables debootstrap extlinux syslinux-common e2fsprogs fdisk >/dev/null
+		dnsmasq-base iproute2 iptables debootstrap extlinux syslinux-common e2fsprogs fdisk containerd >/dev/null
 
 # Real kubeadm, kube-apiserver and etcd binaries built from the Go module
 # proxy, cached in ~/.cache/kprov.
@@ -42,9 +42,11 @@ oracles:
 	@for v in $(APISERVERS); do bootstrap/kubeadm/oracle/build.sh $$v "" kube-apiserver || exit 1; done
 	@bootstrap/kubeadm/oracle/build-etcd.sh
 
-# Every tier: unit, golden, CLI scripts, and the real judges; then a
-# bounded fuzzing run (FUZZTIME each; longer locally: make fuzz FUZZTIME=10m).
-test: deps oracles
+# Every tier: unit, golden, CLI scripts, the real judges and the real-VM
+# tests (which serve the lab's binaries and images, built here and cached);
+# then a bounded fuzzing run (FUZZTIME each; longer locally: make fuzz
+# FUZZTIME=10m).
+test: deps oracles lab-mirror-build lab-images
 	$(GO) test -count=1 -timeout 45m ./...
 	$(MAKE) fuzz
 
@@ -82,7 +84,8 @@ LAB_SPEC := examples/lab.hcl
 # Debian packages the lab needs, installed once.
 LAB_TOOLS := libvirtd virtlogd virsh qemu-system-x86_64 qemu-img dnsmasq iptables debootstrap extlinux sfdisk ssh
 lab-deps:
-	@for t in $(LAB_TOOLS); do PATH="$$PATH:/usr/sbin:/sbin" command -v $$t >/dev/null || exit 1; done || { \
+	@(for t in $(LAB_TOOLS); do PATH="$$PATH:/usr/sbin:/sbin" command -v $$t >/dev/null || exit 1; done) || { \
+	echo "installing the lab's Debian packages"; \
 	$(SUDO) apt-get update -qq && \
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 		libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils \
@@ -101,18 +104,38 @@ lab-daemons: lab-deps
 # dl.k8s.io's layout on the lab network's gateway inside the namespace
 # (examples/lab.hcl's artifacts.mirror).
 MIRROR := provision/lab/mirror.sh
-lab-mirror: lab-daemons
-	$(SUDO) $(MIRROR) build
+lab-mirror-build:
+	$(SUDO) env PATH="$$PATH" $(MIRROR) build
+
+lab-mirror: lab-daemons lab-mirror-build
 	$(SUDO) $(MIRROR) serve
+
+# The addon manifests examples/lab.hcl names, from the upstream modules on
+# the Go module proxy (provision/lab/manifests.sh).
+lab-manifests:
+	$(SUDO) env PATH="$$PATH" provision/lab/manifests.sh
+
+# The container images the lab's spec needs, built here from source (no
+# registry is reachable) and cached by the hash of their recipe
+# (provision/lab/images), served read-only under their upstream names in the
+# mirror_all layout on the lab network's gateway inside the namespace
+# (http://10.77.0.1:5000/v2/registry.k8s.io/pause/manifests/3.9).
+REGISTRY := provision/lab/registry.sh
+lab-images: build lab-deps lab-manifests
+	$(SUDO) env PATH="$$PATH" $(REGISTRY) build
+
+lab-registry: lab-daemons lab-images
+	$(SUDO) env PATH="$$PATH" $(REGISTRY) serve
 
 lab-status:
 	$(SUDO) $(LAB) status
 	-$(SUDO) $(MIRROR) status
+	-$(SUDO) $(REGISTRY) status
 
-# kubeadm init needs the control-plane container images, which no registry
-# this lab can reach serves: the lab stops after preparing the nodes and
-# installing kubeadm, kubelet and kubectl (see README).
-lab: build lab-image lab-daemons lab-mirror
+# The lab stops after preparing the nodes and installing kubeadm, kubelet
+# and kubectl (see README); lab-registry serves the images kubeadm init and
+# the addons need, for the step that runs them.
+lab: build lab-image lab-daemons lab-mirror lab-images lab-registry
 	$(SUDO) $(LAB) exec $(BIN) up --skip kubeadm,addons $(LAB_SPEC)
 	$(SUDO) $(LAB) exec $(BIN) status $(LAB_SPEC)
 
@@ -122,4 +145,5 @@ lab-down: build
 		$(SUDO) $(LAB) exec $(BIN) down $(LAB_SPEC); \
 	else echo "lab daemons are down: nothing for kprov down to remove"; fi
 	$(SUDO) $(MIRROR) stop
+	$(SUDO) $(REGISTRY) stop
 	$(SUDO) $(LAB) down

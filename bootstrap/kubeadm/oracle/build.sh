@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
 # build.sh VERSION [OUT] [CMD]: builds the real CMD (kubeadm, the default;
-# kubelet, kubectl or kube-apiserver) of Kubernetes VERSION from the Go module
-# proxy into OUT (default: the kprov cache, CMD-VERSION). kubeadm judges
-# kprov's rendered configurations with `kubeadm init --dry-run --config`; the
-# lab mirror (provision/lab/mirror.sh) serves kubeadm, kubelet and kubectl to
-# the nodes; kube-apiserver (with build-etcd.sh's etcd) is the API server
-# judge of provision/judge/apiserver.go. Cached: a second call is a no-op.
+# kubelet, kubectl, kube-apiserver, kube-controller-manager, kube-scheduler
+# or kube-proxy) of Kubernetes VERSION from the Go module proxy into OUT
+# (default: the kprov cache, CMD-VERSION). kubeadm judges kprov's rendered
+# configurations with `kubeadm init --dry-run --config`; the lab mirror
+# (provision/lab/mirror.sh) serves kubeadm, kubelet and kubectl to the nodes;
+# kube-apiserver (with build-etcd.sh's etcd) is the API server judge of
+# provision/judge/apiserver.go; the lab's image builder (provision/lab/images)
+# puts the control-plane components and kube-proxy into container images.
+# Cached: a second call is a no-op.
 # CGO_ENABLED=0 in the environment builds a static binary, and then a cached
 # binary counts only if it was built that way too.
 set -euo pipefail
-version=${1:?usage: build.sh v1.X.Y [OUT] [kubeadm|kubelet|kubectl|kube-apiserver]}
+version=${1:?usage: build.sh v1.X.Y [OUT] [kubeadm|kubelet|kubectl|kube-apiserver|kube-controller-manager|kube-scheduler|kube-proxy]}
 cmd=${3:-kubeadm}
-case $cmd in kubeadm | kubelet | kubectl | kube-apiserver) ;; *) echo "build.sh: unknown command $cmd: kubeadm, kubelet, kubectl or kube-apiserver" >&2; exit 2 ;; esac
+case $cmd in
+  kubeadm | kubelet | kubectl | kube-apiserver | kube-controller-manager | kube-scheduler | kube-proxy) ;;
+  *) echo "build.sh: unknown command $cmd: kubeadm, kubelet, kubectl, kube-apiserver, kube-controller-manager, kube-scheduler or kube-proxy" >&2; exit 2 ;;
+esac
 cache=${KPROV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kprov}
 out=${2:-$cache/$cmd-$version}
 # The version string is stamped by -ldflags; the build info is the truth.

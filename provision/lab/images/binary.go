@@ -1,0 +1,173 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// Binary returns the path of b's output, built into the cache under b's
+// key unless it is there already.
+func (e *Env) Binary(b Binary) (string, error) {
+	dir := filepath.Join(e.Cache, "bin", b.Key())
+	out := filepath.Join(dir, b.Name)
+	if info, err := os.Stat(out); err == nil && info.Mode().IsRegular() {
+		return out, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	tmp := filepath.Join(dir, "."+b.Name+".build")
+	os.Remove(tmp)
+	e.logf("build %s (%s %s@%s)", b.Name, b.Package, b.Module, b.Version)
+	var err error
+	switch b.Kind {
+	case "kubernetes":
+		err = e.buildKubernetes(b, tmp)
+	case "module":
+		err = e.buildModule(b, tmp)
+	case "calico":
+		err = e.buildCalico(b, tmp)
+	case "pause":
+		err = e.buildPause(b, tmp)
+	default:
+		err = fmt.Errorf("unknown builder %q", b.Kind)
+	}
+	if err != nil {
+		return "", fmt.Errorf("build %s: %w", b.Name, err)
+	}
+	if err := checkStatic(tmp); err != nil {
+		return "", fmt.Errorf("build %s: %w", b.Name, err)
+	}
+	return out, os.Rename(tmp, out)
+}
+
+// run runs name args in dir with env added, its output to the log.
+func (e *Env) run(dir string, env []string, name string, args ...string) error {
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = e.Log, e.Log
+	if e.Verbose {
+		e.logf("run %s %s", name, strings.Join(args, " "))
+	}
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
+	}
+	return nil
+}
+
+// goEnv is the environment of every Go build: static, no toolchain
+// switch, modules resolved through the proxy.
+var goEnv = []string{"CGO_ENABLED=0", "GOTOOLCHAIN=local", "GOFLAGS=-mod=mod -buildvcs=false"}
+
+// buildKubernetes runs bootstrap/kubeadm/oracle/build.sh, which resolves
+// the staging modules and stamps the version.
+func (e *Env) buildKubernetes(b Binary, out string) error {
+	script := filepath.Join(e.Root, "bootstrap/kubeadm/oracle/build.sh")
+	err := e.run(e.Root, []string{"CGO_ENABLED=0"}, script, b.Version, out, b.Package)
+	os.Remove(out + ".lock")
+	return err
+}
+
+// buildModule builds b.Package of b.Module@b.Version as a dependency of a
+// scratch module (the module's own replace directives, relative to its
+// repository, then do not apply), as build-etcd.sh does.
+func (e *Env) buildModule(b Binary, out string) error {
+	mod, err := os.MkdirTemp("", "kprov-lab-build.")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(mod)
+	gomod := fmt.Sprintf("module kprov.invalid/lab-build\n\ngo 1.21\n\nrequire %s %s\n", b.Module, b.Version)
+	tools := fmt.Sprintf("//go:build tools\n\npackage tools\n\nimport _ %q\n", b.Package)
+	if err := os.WriteFile(filepath.Join(mod, "go.mod"), []byte(gomod), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(mod, "tools.go"), []byte(tools), 0o644); err != nil {
+		return err
+	}
+	if err := e.run(mod, goEnv, "go", "mod", "tidy", "-e"); err != nil {
+		return err
+	}
+	cmd := exec.Command("go", "list", "-m", "-f", "{{.Version}}", b.Module)
+	cmd.Dir, cmd.Env = mod, append(os.Environ(), goEnv...)
+	got, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("go list -m %s: %w", b.Module, err)
+	}
+	if v := strings.TrimSpace(string(got)); v != b.Version {
+		return fmt.Errorf("the module graph resolved %s %s, not %s", b.Module, v, b.Version)
+	}
+	return e.run(mod, goEnv, "go", "build", "-trimpath", "-ldflags", b.Flags, "-o", out, b.Package)
+}
+
+// buildCalico builds b.Package with the Calico monorepo as the main module,
+// read in place from the module cache: a copy of its go.mod (with
+// github.com/projectcalico/api replaced by the folder calicoAPIDir names)
+// is passed with -modfile.
+func (e *Env) buildCalico(b Binary, out string) error {
+	src, err := e.ModuleDir(b.Module, b.Version)
+	if err != nil {
+		return err
+	}
+	api, err := e.calicoAPIDir()
+	if err != nil {
+		return err
+	}
+	mod := filepath.Join(e.Cache, "calico-modfile", key(b.Inputs))
+	gomod := filepath.Join(mod, "go.mod")
+	if _, err := os.Stat(gomod); err != nil {
+		if err := os.MkdirAll(mod, 0o755); err != nil {
+			return err
+		}
+		for _, f := range []string{"go.mod", "go.sum"} {
+			data, err := os.ReadFile(filepath.Join(src, f))
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(mod, f+".new"), data, 0o644); err != nil {
+				return err
+			}
+		}
+		if err := e.run(mod, goEnv, "go", "mod", "edit", "-replace", "github.com/projectcalico/api="+api, "go.mod.new"); err != nil {
+			return err
+		}
+		if err := os.Rename(filepath.Join(mod, "go.sum.new"), filepath.Join(mod, "go.sum")); err != nil {
+			return err
+		}
+		if err := os.Rename(filepath.Join(mod, "go.mod.new"), gomod); err != nil {
+			return err
+		}
+	}
+	return e.run(src, goEnv, "go", "build", "-modfile", gomod, "-trimpath", "-ldflags", b.Flags, "-o", out, b.Package)
+}
+
+// buildPause compiles the C file b.Package of the module with b.Flags and
+// strips it, as build/pause/Makefile does.
+func (e *Env) buildPause(b Binary, out string) error {
+	src, err := e.ModuleDir(b.Module, b.Version)
+	if err != nil {
+		return err
+	}
+	args := append(strings.Fields(b.Flags), "-o", out, filepath.Join(src, b.Package))
+	if err := e.run(os.TempDir(), nil, "gcc", args...); err != nil {
+		return err
+	}
+	return e.run(os.TempDir(), nil, "strip", out)
+}
+
+// checkStatic refuses a dynamically linked ELF file: the images have no
+// C library.
+func checkStatic(p string) error {
+	out, err := exec.Command("file", "-b", p).Output()
+	if err != nil {
+		return fmt.Errorf("file %s: %w: apt-get install file", p, err)
+	}
+	if !strings.Contains(string(out), "statically linked") {
+		return fmt.Errorf("%s is not statically linked: %s", p, strings.TrimSpace(string(out)))
+	}
+	return nil
+}

@@ -165,11 +165,11 @@ func verified(t *testing.T, dyn dynamic.Interface, e verify.Expected) (failed []
 	return failed
 }
 
-// The early-2020 stack (Calico v3.11, MetalLB for the ingress Service,
+// The early-2020 stack of examples/cluster.hcl (Calico v3.11, MetalLB for the ingress Service,
 // ingress-nginx 0.30, default-deny) on the real kube-apiserver 1.21.
 func TestV311StackOn121(t *testing.T) {
 	api := judge.StartAPIServer(t, "v1.21.14")
-	c := load(t, "lab")
+	c := load(t, "cluster")
 	steps, err := addons.Build(c, map[string]addons.Manifest{
 		addons.CalicoManifest:       upstream(t, "calico/v3.11/calico.yaml"),
 		addons.LoadBalancerManifest: fromProxy(t, metallbV0135),
@@ -197,7 +197,7 @@ func TestV311StackOn121(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	standIns(t, dyn, cl, steps, proxy, map[string]any{"cidr": c.Calico.PoolCIDR, "ipipMode": "Never", "vxlanMode": "Never", "natOutgoing": true}, "10.77.0.240")
+	standIns(t, dyn, cl, steps, proxy, map[string]any{"cidr": c.Calico.PoolCIDR, "ipipMode": "Never", "vxlanMode": "Never", "natOutgoing": true}, c.Ingress.Addresses[0])
 	e := verify.Expect(c)
 	if failed := verified(t, dyn, e); len(failed) > 0 {
 		t.Fatalf("checks failed: %v", failed)

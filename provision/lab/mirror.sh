@@ -39,6 +39,8 @@ spec=${KPROV_LAB_SPEC:-$root/examples/lab.hcl}
 
 log() { printf 'mirror: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+# shellcheck source=server.sh
+. "$here/server.sh"
 
 # spec_value NAME: the string attribute NAME of the lab spec, if set.
 spec_value() {
@@ -109,16 +111,6 @@ build_crictl() {
 	log "crictl $v: $file $sum ($((SECONDS - t0)) s)"
 }
 
-# alive: the server's PID if it still runs and is ours (comm timeout).
-alive() {
-	local pid
-	pid=$(cat "$run/server.pid" 2>/dev/null) || return 1
-	[[ "$pid" =~ ^[0-9]+$ ]] || return 1
-	[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = timeout ] || return 1
-	[ "$(ip netns identify "$pid" 2>/dev/null)" = "$ns" ] || return 1
-	echo "$pid"
-}
-
 # The server: python3's http.server, read-only, on a socket bound with
 # IP_FREEBIND (15 on Linux) so the gateway address may come later.
 server_py='
@@ -133,59 +125,14 @@ Server((host, port), handler).serve_forever()
 '
 
 cmd_serve() {
-	local addr=${1:-10.77.0.1:8080} pid i host port
-	host=${addr%:*} port=${addr##*:}
-	[[ "$port" =~ ^[0-9]+$ && -n "$host" ]] || die "$addr: use ADDRESS:PORT"
-	[ "$(id -u)" = 0 ] || die "run as root (ip netns exec)"
-	[ -e "/run/netns/$ns" ] || die "namespace $ns does not exist: provision/lab/lab.sh up first"
+	local addr=${1:-10.77.0.1:8080}
 	[ -d "$dir/release" ] || die "$dir/release does not exist: mirror.sh build first"
-	if pid=$(alive); then
-		log "already serving $dir on $(cat "$run/addr") (pid $pid)"
-		return 0
-	fi
-	mkdir -p "$run"
-	setsid ip netns exec "$ns" timeout "$ttl" /usr/bin/python3 -c "$server_py" "$host" "$port" "$dir" \
-		</dev/null >"$run/server.log" 2>&1 &
-	pid=$!
-	echo "$pid" >"$run/server.pid"
-	echo "$addr" >"$run/addr"
-	# Bounded wait for the listening socket: 50 tries, 0.1 s apart.
-	for ((i = 0; i < 50; i++)); do
-		if ip netns exec "$ns" ss -Hltn "sport = :$port" | grep -qF "$host:$port"; then
-			log "serving $dir on http://$addr in namespace $ns (pid $pid, stops after $ttl)"
-			return 0
-		fi
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	cat "$run/server.log" >&2 || true
-	cmd_stop
-	die "the server did not listen on $addr"
-}
-
-cmd_stop() {
-	local pid i
-	if ! pid=$(alive); then
-		rm -rf "$run"
-		log "not running"
-		return 0
-	fi
-	kill "$pid" 2>/dev/null || true
-	for ((i = 0; i < 50; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		log "pid $pid ignored SIGTERM for 5 s: SIGKILL"
-		kill -9 "$pid" 2>/dev/null || true
-	fi
-	rm -rf "$run"
-	log "stopped (pid $pid)"
+	server_start "$addr" /usr/bin/python3 -c "$server_py" "${addr%:*}" "${addr##*:}" "$dir"
 }
 
 cmd_status() {
 	local pid
-	if pid=$(alive); then echo "mirror     serving $dir on http://$(cat "$run/addr") in $ns (pid $pid)"; return 0; fi
+	if pid=$(server_alive); then echo "mirror     serving $dir on http://$(cat "$run/addr") in $ns (pid $pid)"; return 0; fi
 	echo "mirror     not running"
 	return 1
 }
@@ -193,7 +140,7 @@ cmd_status() {
 case "${1:-}" in
 build) shift; cmd_build "$@" ;;
 serve) shift; cmd_serve "$@" ;;
-stop) cmd_stop ;;
+stop) server_stop ;;
 status) cmd_status ;;
 *) echo "usage: mirror.sh build [VERSION] | serve [ADDR:PORT] | stop | status" >&2; exit 2 ;;
 esac

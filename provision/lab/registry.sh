@@ -41,6 +41,8 @@ bin=$cache/lab-images/images
 
 log() { printf 'registry: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+# shellcheck source=server.sh
+. "$here/server.sh"
 
 # program: (re)builds the image tool; a no-op when it is up to date.
 program() {
@@ -69,72 +71,16 @@ cmd_build() {
 	"$bin" build --out "$dir" --root "$root" --cache "$cache/lab-images" ${list:+--images "$list"}
 }
 
-# alive: the server's PID if it still runs and is ours (comm timeout, in
-# the lab's namespace).
-alive() {
-	local pid
-	pid=$(cat "$run/server.pid" 2>/dev/null) || return 1
-	[[ "$pid" =~ ^[0-9]+$ ]] || return 1
-	[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = timeout ] || return 1
-	[ "$(ip netns identify "$pid" 2>/dev/null)" = "$ns" ] || return 1
-	echo "$pid"
-}
-
 cmd_serve() {
-	local addr=${1:-10.77.0.1:5000} pid i host port
-	host=${addr%:*} port=${addr##*:}
-	[[ "$port" =~ ^[0-9]+$ && -n "$host" ]] || die "$addr: use ADDRESS:PORT"
-	[ "$(id -u)" = 0 ] || die "run as root (ip netns exec)"
-	[ -e "/run/netns/$ns" ] || die "namespace $ns does not exist: provision/lab/lab.sh up first"
+	local addr=${1:-10.77.0.1:5000}
 	[ -f "$dir/index.json" ] || die "$dir/index.json does not exist: registry.sh build first"
-	if pid=$(alive); then
-		log "already serving $dir on $(cat "$run/addr") (pid $pid)"
-		return 0
-	fi
 	program
-	mkdir -p "$run"
-	setsid ip netns exec "$ns" timeout "$ttl" "$bin" serve --addr "$addr" --dir "$dir" \
-		</dev/null >"$run/server.log" 2>&1 &
-	pid=$!
-	echo "$pid" >"$run/server.pid"
-	echo "$addr" >"$run/addr"
-	# Bounded wait for the listening socket: 50 tries, 0.1 s apart.
-	for ((i = 0; i < 50; i++)); do
-		if ip netns exec "$ns" ss -Hltn "sport = :$port" | grep -qF "$host:$port"; then
-			log "serving $dir on http://$addr in namespace $ns (pid $pid, stops after $ttl)"
-			return 0
-		fi
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	cat "$run/server.log" >&2 || true
-	cmd_stop
-	die "the registry did not listen on $addr"
-}
-
-cmd_stop() {
-	local pid i
-	if ! pid=$(alive); then
-		rm -rf "$run"
-		log "not running"
-		return 0
-	fi
-	kill "$pid" 2>/dev/null || true
-	for ((i = 0; i < 50; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		log "pid $pid ignored SIGTERM for 5 s: SIGKILL"
-		kill -9 "$pid" 2>/dev/null || true
-	fi
-	rm -rf "$run"
-	log "stopped (pid $pid)"
+	server_start "$addr" "$bin" serve --addr "$addr" --dir "$dir"
 }
 
 cmd_status() {
 	local pid n
-	if pid=$(alive); then
+	if pid=$(server_alive); then
 		n=$(grep -o '"org.opencontainers.image.ref.name"' "$dir/index.json" 2>/dev/null | wc -l)
 		echo "registry   serving $n images of $dir on http://$(cat "$run/addr") in $ns (pid $pid)"
 		return 0
@@ -146,7 +92,7 @@ cmd_status() {
 case "${1:-}" in
 build) shift; cmd_build "$@" ;;
 serve) shift; cmd_serve "$@" ;;
-stop) cmd_stop ;;
+stop) server_stop ;;
 status) cmd_status ;;
 *) echo "usage: registry.sh build [FILE.json] | serve [ADDR:PORT] | stop | status" >&2; exit 2 ;;
 esac

@@ -198,3 +198,17 @@ func commentSwap(fstab []byte) ([]byte, bool) {
 	}
 	return bytes.Join(lines, []byte("\n")), changed
 }
+
+// Containerd ensures containerd's configuration for c on h, as Node's last
+// step does. `up`'s images phase runs it again with the cluster's whole
+// image list (addon manifests read), so that a mirror_all also covers the
+// registry hosts of the addons' images; on a prepared node it changes
+// nothing.
+func Containerd(ctx context.Context, h remote.Host, c *spec.Cluster, o Options) (Result, error) {
+	r := Result{Node: h.Name()}
+	files, err := containerdFiles(c, o)
+	if err != nil {
+		return r, err
+	}
+	return r, containerd(ctx, h, files, &r)
+}

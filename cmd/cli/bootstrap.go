@@ -95,7 +95,9 @@ func (b *bootstrapper) phases() []phase {
 
 func (b *bootstrapper) prepare(ctx context.Context) error {
 	c := b.cl.spec.Cluster
-	imgs, err := b.imageList(ctx)
+	// kubeadm's images only: the addons' manifests are read by the images
+	// phase, which completes containerd's mirrors for their hosts.
+	imgs, err := images.Kubeadm(c)
 	if err != nil {
 		return err
 	}

@@ -2,11 +2,13 @@ package cli
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"sync"
 
 	"github.com/kprov/kprov/bootstrap/binaries"
 	"github.com/kprov/kprov/bootstrap/images"
+	"github.com/kprov/kprov/bootstrap/prepare"
 	"github.com/kprov/kprov/bootstrap/prepull"
 	"github.com/kprov/kprov/bootstrap/registry"
 	"github.com/kprov/kprov/bootstrap/remote"
@@ -27,9 +29,19 @@ func (b *bootstrapper) images(ctx context.Context) error {
 		refs[i] = img.Ref
 	}
 	hosts := registry.Hosts(c, refs)
+	o := prepare.Options{SpecDir: filepath.Dir(b.specPath), Images: refs}
 	var mu sync.Mutex
 	var results []prepull.Result
 	err = remote.Each(ctx, b.all, b.parallel, func(ctx context.Context, n *remote.Node) error {
+		// The mirrors of every image's host (bootstrap/prepare knew
+		// kubeadm's only); nothing changes when they are all there.
+		pr, err := prepare.Containerd(ctx, n, c, o)
+		if len(pr.Changed) > 0 {
+			b.logf("%s: %s", n.Name(), strings.Join(pr.Changed, "; "))
+		}
+		if err != nil {
+			return err
+		}
 		r, err := prepull.Node(ctx, n, imgs, hosts)
 		if len(r.Pulled) > 0 {
 			b.logf("%s: pulled %s", n.Name(), plural(len(r.Pulled), "image"))

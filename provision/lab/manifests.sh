@@ -7,6 +7,12 @@
 #   calico-v3.28.5.yaml  manifests/calico.yaml of Calico's monorepo at the
 #                        commit whose images are v3.28.5 (the proxy serves
 #                        it as a pseudo-version; see ../shared/upstream-src)
+#   metallb-v0.15.2-native.yaml  config/manifests/metallb-native.yaml of
+#                        go.universe.tf/metallb v0.15.2
+#   traefik-v3.6.12-crds.yaml, traefik-v3.6.12-rbac.yaml  Traefik's CRDs and
+#                        their RBAC (docs/content/reference/dynamic-configuration/
+#                        kubernetes-crd-definition-v1.yml, kubernetes-crd-rbac.yml
+#                        of github.com/traefik/traefik/v3 v3.6.12)
 set -euo pipefail
 dir=${1:-${KPROV_MANIFEST_DIR:-/var/lib/kprov/manifests}}
 log() { printf 'manifests: %s\n' "$*" >&2; }
@@ -27,3 +33,6 @@ fetch() {
 }
 
 fetch github.com/projectcalico/calico@v1.11.0-cni-plugin.0.20250813170300-a0db560f0520 manifests/calico.yaml calico-v3.28.5.yaml
+fetch go.universe.tf/metallb@v0.15.2 config/manifests/metallb-native.yaml metallb-v0.15.2-native.yaml
+fetch github.com/traefik/traefik/v3@v3.6.12 docs/content/reference/dynamic-configuration/kubernetes-crd-definition-v1.yml traefik-v3.6.12-crds.yaml
+fetch github.com/traefik/traefik/v3@v3.6.12 docs/content/reference/dynamic-configuration/kubernetes-crd-rbac.yml traefik-v3.6.12-rbac.yaml

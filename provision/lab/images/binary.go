@@ -28,6 +28,8 @@ func (e *Env) Binary(b Binary) (string, error) {
 		err = e.buildKubernetes(b, tmp)
 	case "module":
 		err = e.buildModule(b, tmp)
+	case "main":
+		err = e.buildMain(b, tmp)
 	case "calico":
 		err = e.buildCalico(b, tmp)
 	case "pause":
@@ -104,20 +106,16 @@ func (e *Env) buildModule(b Binary, out string) error {
 	return e.run(mod, goEnv, "go", "build", "-trimpath", "-ldflags", b.Flags, "-o", out, b.Package)
 }
 
-// buildCalico builds b.Package with the Calico monorepo as the main module,
-// read in place from the module cache: a copy of its go.mod (with
-// github.com/projectcalico/api replaced by the folder calicoAPIDir names)
-// is passed with -modfile.
-func (e *Env) buildCalico(b Binary, out string) error {
+// buildMain builds b.Package with b.Module as the main module, read in
+// place from the module cache, so that its go.sum and its replace
+// directives (forks) apply as in upstream's builds: a copy of its go.mod
+// with edits (go mod edit flags) is passed with -modfile.
+func (e *Env) buildMain(b Binary, out string, edits ...string) error {
 	src, err := e.ModuleDir(b.Module, b.Version)
 	if err != nil {
 		return err
 	}
-	api, err := e.calicoAPIDir()
-	if err != nil {
-		return err
-	}
-	mod := filepath.Join(e.Cache, "calico-modfile", key(b.Inputs))
+	mod := filepath.Join(e.Cache, "modfile", key(append([]string{b.Module, b.Version}, edits...)))
 	gomod := filepath.Join(mod, "go.mod")
 	if _, err := os.Stat(gomod); err != nil {
 		if err := os.MkdirAll(mod, 0o755); err != nil {
@@ -132,8 +130,10 @@ func (e *Env) buildCalico(b Binary, out string) error {
 				return err
 			}
 		}
-		if err := e.run(mod, goEnv, "go", "mod", "edit", "-replace", "github.com/projectcalico/api="+api, "go.mod.new"); err != nil {
-			return err
+		if len(edits) > 0 {
+			if err := e.run(mod, goEnv, "go", append(append([]string{"mod", "edit"}, edits...), "go.mod.new")...); err != nil {
+				return err
+			}
 		}
 		if err := os.Rename(filepath.Join(mod, "go.sum.new"), filepath.Join(mod, "go.sum")); err != nil {
 			return err
@@ -143,6 +143,17 @@ func (e *Env) buildCalico(b Binary, out string) error {
 		}
 	}
 	return e.run(src, goEnv, "go", "build", "-modfile", gomod, "-trimpath", "-ldflags", b.Flags, "-o", out, b.Package)
+}
+
+// buildCalico builds b.Package of the Calico monorepo as the main module
+// (buildMain) with github.com/projectcalico/api replaced by the folder
+// calicoAPIDir names.
+func (e *Env) buildCalico(b Binary, out string) error {
+	api, err := e.calicoAPIDir()
+	if err != nil {
+		return err
+	}
+	return e.buildMain(b, out, "-replace", "github.com/projectcalico/api="+api)
 }
 
 // buildPause compiles the C file b.Package of the module with b.Flags and

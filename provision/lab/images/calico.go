@@ -133,7 +133,8 @@ func calicoKubeControllers(e *Env) (Image, error) {
 // calicoNode is calico/node on the Debian layer: calico-node (felix,
 // confd, the start-up, the probes; setuid as upstream's), the monorepo's
 // node/filesystem (runit services, rc.local, start_runit) and confd's
-// templates, started by start_runit.
+// templates (bird_ipam.cfg.template patched for Debian's BIRD:
+// patchBirdIPAM), started by start_runit.
 func calicoNode(e *Env) (Image, error) {
 	root, err := debianLayer(e)
 	if err != nil {
@@ -162,6 +163,9 @@ func calicoNode(e *Env) (Image, error) {
 			return Image{}, err
 		}
 		files = append(files, tree...)
+	}
+	if err := patchFile(files, birdIPAMTemplate, patchBirdIPAM); err != nil {
+		return Image{}, err
 	}
 	lic, err := calicoFile(e, "LICENSE.md", "licenses/LICENSE")
 	if err != nil {

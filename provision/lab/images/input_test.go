@@ -12,6 +12,10 @@ func TestParseRef(t *testing.T) {
 		{"docker.io/calico/node:v3.28.5", "docker.io/calico/node", "v3.28.5"},
 		{"calico/node:v3.28.5", "docker.io/calico/node", "v3.28.5"},
 		{"busybox:1.36", "docker.io/library/busybox", "1.36"},
+		{"docker.io/traefik:v3.6.12", "docker.io/library/traefik", "v3.6.12"},
+		{"index.docker.io/traefik:v3.6.12", "docker.io/library/traefik", "v3.6.12"},
+		{"docker.io/library/traefik:v3.6.12", "docker.io/library/traefik", "v3.6.12"},
+		{"quay.io/metallb/speaker:v0.15.2", "quay.io/metallb/speaker", "v0.15.2"},
 		{"localhost:5000/x/y:1", "localhost:5000/x/y", "1"},
 		{"registry.k8s.io/pause:3.9@sha256:7031c1b283388d2c2e09b57badb803c05ebed362dc88d84b480cc47f72a21097", "registry.k8s.io/pause", "3.9"},
 	}

@@ -65,8 +65,9 @@ type Binary struct {
 	// Name is the output's file name (and so argv[0] of a plain build).
 	Name string `json:"name"`
 	// Kind is the builder: kubernetes (build.sh), module (a scratch module
-	// requiring Module@Version), calico (the Calico monorepo as the main
-	// module, its api/ replaced) or pause (gcc -static).
+	// requiring Module@Version), main (Module@Version as the main module,
+	// its go.sum and replace directives applying), calico (the Calico
+	// monorepo as the main module, its api/ replaced) or pause (gcc -static).
 	Kind    string `json:"kind"`
 	Module  string `json:"module"`
 	Version string `json:"version"`

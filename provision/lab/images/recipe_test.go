@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -90,14 +91,42 @@ func TestRecipesAreDistinctAndParse(t *testing.T) {
 			t.Errorf("%s has two recipes", r.ref)
 		}
 		seen[ref.String()] = true
-		if strings.HasPrefix(ref.Host, "docker.io") && i < 7 {
-			t.Errorf("%s comes before Kubernetes' images: Calico goes last", r.ref)
+		if ref.Host != "registry.k8s.io" && i < 7 {
+			t.Errorf("%s comes before Kubernetes' images: they go first", r.ref)
 		}
 	}
 	for _, want := range []string{"registry.k8s.io/kube-apiserver:v1.30.14", "registry.k8s.io/pause:3.9",
-		"registry.k8s.io/etcd:3.5.15-0", "registry.k8s.io/coredns/coredns:v1.11.3", "docker.io/calico/node:v3.28.5"} {
+		"registry.k8s.io/etcd:3.5.15-0", "registry.k8s.io/coredns/coredns:v1.11.3", "docker.io/calico/node:v3.28.5",
+		"quay.io/metallb/controller:v0.15.2", "quay.io/metallb/speaker:v0.15.2", "docker.io/library/traefik:v3.6.12"} {
 		if !seen[want] {
 			t.Errorf("no recipe for %s", want)
 		}
+	}
+}
+
+// TestAddonImagesHaveRecipes checks that every image MetalLB's manifest
+// names, and Traefik's image as kprov's Deployment names it, select a
+// recipe.
+func TestAddonImagesHaveRecipes(t *testing.T) {
+	b, err := NewEnv("../../..", t.TempDir(), os.Stderr).ReadModuleFile(metallbModule, metallbVersion, "config/manifests/metallb-native.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var images []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(l), "image: "); ok {
+			images = append(images, strings.Trim(v, `"'`))
+		}
+	}
+	if len(images) != 2 {
+		t.Fatalf("metallb-native.yaml names %d images (%v), want the controller and the speaker", len(images), images)
+	}
+	images = append(images, "docker.io/traefik:v3.6.12")
+	got, err := Select(Recipes(), images)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(images) {
+		t.Errorf("%v selected %d recipes", images, len(got))
 	}
 }

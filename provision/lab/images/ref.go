@@ -14,8 +14,9 @@ type Ref struct {
 
 // ParseRef splits ref (host/repository:tag, an optional @digest dropped):
 // the first path component is the host when it has a dot or a colon or is
-// localhost, else the host is docker.io (with library/ for one-component
-// names), as containerd and bootstrap/registry read it.
+// localhost, else the host is docker.io; Docker Hub's one-component names
+// get library/ (traefik and docker.io/traefik are
+// docker.io/library/traefik), as containerd and bootstrap/registry read it.
 func ParseRef(ref string) (Ref, error) {
 	s := ref
 	if i := strings.IndexByte(s, '@'); i >= 0 {
@@ -33,9 +34,12 @@ func ParseRef(ref string) (Ref, error) {
 		r.Host, r.Repo = first, rest
 	} else {
 		r.Host, r.Repo = "docker.io", s
-		if !ok {
-			r.Repo = "library/" + s
-		}
+	}
+	if r.Host == "index.docker.io" || r.Host == "registry-1.docker.io" {
+		r.Host = "docker.io"
+	}
+	if r.Host == "docker.io" && r.Repo != "" && !strings.Contains(r.Repo, "/") {
+		r.Repo = "library/" + r.Repo
 	}
 	if r.Repo == "" || strings.Contains(r.Repo, "//") {
 		return Ref{}, fmt.Errorf("image %q has no repository", ref)

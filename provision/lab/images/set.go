@@ -27,7 +27,8 @@ type recipe struct {
 }
 
 // Recipes are every image the lab can build, Kubernetes' first (they
-// unblock kubeadm init), Calico's last.
+// unblock kubeadm init), then Calico's (the network), then the addons'
+// (MetalLB, Traefik).
 func Recipes() []recipe {
 	return []recipe{
 		{"registry.k8s.io/kube-apiserver:" + kubeVersion, controlPlane("kube-apiserver")},
@@ -40,6 +41,9 @@ func Recipes() []recipe {
 		{"docker.io/calico/cni:" + calicoVersion, calicoCNI},
 		{"docker.io/calico/kube-controllers:" + calicoVersion, calicoKubeControllers},
 		{"docker.io/calico/node:" + calicoVersion, calicoNode},
+		{"quay.io/metallb/controller:" + metallbVersion, metallbController},
+		{"quay.io/metallb/speaker:" + metallbVersion, metallbSpeaker},
+		{"docker.io/library/traefik:" + traefikVersion, traefik},
 	}
 }
 

@@ -1,8 +1,8 @@
 # The same cluster on current versions: Kubernetes 1.37, a current Calico
 # (apiextensions.k8s.io/v1 CRDs), kube-proxy in nftables mode (IPVS is
-# deprecated since 1.35), three control planes. The ingress block is left out:
-# ingress-nginx was retired in March 2026; name a maintained controller's
-# manifest in an ingress block to add one.
+# deprecated since 1.35), three control planes, and Traefik as the ingress
+# controller (ingress-nginx was retired in March 2026; its retirement notice
+# points to Traefik).
 
 cluster "modern" {
   kubernetes_version = "1.37.2"
@@ -48,6 +48,20 @@ cluster "modern" {
     version       = "v3.31.5"
     manifest      = "https://raw.githubusercontent.com/projectcalico/calico/v3.31.5/manifests/calico.yaml"
     encapsulation = "none"
+  }
+
+  ingress {
+    # kprov writes Traefik's Deployment, Service, ServiceAccount, binding and
+    # IngressClass; the CRDs and the ClusterRole are Traefik's own, fetched
+    # from the release and pinned in kprov.lock.hcl.
+    controller = "traefik" # or "manifest" to install a manifest as it is
+    version    = "v3.6.12"
+    replicas   = 1
+    # crds_manifest = "..." # default: Traefik's kubernetes-crd-definition-v1.yml of version
+    # rbac_manifest = "..." # default: Traefik's kubernetes-crd-rbac.yml of version
+    external_traffic_policy = "Local" # keep client source addresses
+    addresses               = ["10.18.0.240"]
+    load_balancer           = "metallb" # MetalLB v0.15.2 on 1.22 and later
   }
 
   network_policy {

@@ -19,10 +19,13 @@ type Wanted struct {
 	Name, Source, SHA256 string
 }
 
-// Names of the manifests, as kprov.lock.hcl records them.
+// Names of the manifests, as kprov.lock.hcl records them. Controller
+// "traefik" needs Traefik's CRDs and RBAC where "manifest" needs ingress.
 const (
 	CalicoManifest       = "calico"
 	IngressManifest      = "ingress"
+	IngressCRDsManifest  = "ingress-crds"
+	IngressRBACManifest  = "ingress-rbac"
 	LoadBalancerManifest = "load-balancer"
 )
 
@@ -33,7 +36,11 @@ func Needs(c *spec.Cluster) []Wanted {
 		if in.LoadBalancer == "metallb" {
 			w = append(w, Wanted{LoadBalancerManifest, in.LoadBalancerManifest, in.LoadBalancerSHA256})
 		}
-		w = append(w, Wanted{IngressManifest, in.Manifest, in.SHA256})
+		if in.Controller == spec.ControllerTraefik {
+			w = append(w, Wanted{IngressCRDsManifest, in.CRDsManifest, in.CRDsSHA256}, Wanted{IngressRBACManifest, in.RBACManifest, in.RBACSHA256})
+		} else {
+			w = append(w, Wanted{IngressManifest, in.Manifest, in.SHA256})
+		}
 	}
 	return w
 }
@@ -86,7 +93,17 @@ func Build(c *spec.Cluster, manifests map[string]Manifest) ([]Step, error) {
 		if lb, ok := decoded[LoadBalancerManifest]; ok {
 			steps = append(steps, Step{StepLoadBalancer, lb}, Step{StepPool, MetalLBPool(in.Addresses)})
 		}
-		objs, err := PatchIngress(manifests[IngressManifest].Source, decoded[IngressManifest], *in)
+		source, objs := manifests[IngressManifest].Source, decoded[IngressManifest]
+		if t := TraefikOf(c); t != nil {
+			var err error
+			source = "traefik " + t.Version
+			objs, err = TraefikObjects(manifests[IngressCRDsManifest].Source, decoded[IngressCRDsManifest],
+				manifests[IngressRBACManifest].Source, decoded[IngressRBACManifest], *t)
+			if err != nil {
+				return nil, err
+			}
+		}
+		objs, err := PatchIngress(source, objs, *in)
 		if err != nil {
 			return nil, err
 		}

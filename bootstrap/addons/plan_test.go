@@ -24,6 +24,8 @@ func manifests(t testing.TB, current bool) map[string]addons.Manifest {
 			addons.CalicoManifest:       fromProxy(t, calicoCurrent),
 			addons.LoadBalancerManifest: fromProxy(t, metallbV0152),
 			addons.IngressManifest:      fromProxy(t, nginxCurrent),
+			addons.IngressCRDsManifest:  fromProxy(t, traefikCRDs),
+			addons.IngressRBACManifest:  fromProxy(t, traefikRBAC),
 		}
 	}
 	return map[string]addons.Manifest{
@@ -71,18 +73,43 @@ func changes(t testing.TB, step addons.Step, upstream []addons.Object) []byte {
 	return b.Bytes()
 }
 
+// upstreamOf is what a step was built from: the objects of its manifests.
+func upstreamOf(t testing.TB, step string, m map[string]addons.Manifest, traefik bool) []addons.Object {
+	from := map[string][]string{
+		addons.StepCalico:       {addons.CalicoManifest},
+		addons.StepLoadBalancer: {addons.LoadBalancerManifest},
+		addons.StepIngress:      {addons.IngressManifest},
+	}
+	if traefik {
+		from[addons.StepIngress] = []string{addons.IngressCRDsManifest, addons.IngressRBACManifest}
+	}
+	var up []addons.Object
+	for _, name := range from[step] {
+		up = append(up, decode(t, m[name])...)
+	}
+	return up
+}
+
 func TestBuildGolden(t *testing.T) {
 	for _, tc := range []struct {
 		example string
 		current bool
 		steps   []string
+		// only, when set, is the one step kept as a golden file.
+		only string
 	}{
-		{"lab", true, []string{"calico", "policies"}},
-		{"cluster", false, []string{"calico", "load-balancer", "load-balancer-pool", "ingress", "policies"}},
-		{"modern", true, []string{"calico", "policies"}},
+		{"lab", true, []string{"calico", "load-balancer", "load-balancer-pool", "ingress", "policies"}, ""},
+		{"cluster", false, []string{"calico", "load-balancer", "load-balancer-pool", "ingress", "policies"}, ""},
+		{"modern", true, []string{"calico", "load-balancer", "load-balancer-pool", "ingress", "policies"}, ""},
+		// testdata/traefik.hcl: Traefik's settings away from their defaults.
+		{"traefik", true, []string{"calico", "load-balancer", "load-balancer-pool", "ingress"}, "ingress"},
 	} {
 		t.Run(tc.example, func(t *testing.T) {
-			c := load(t, example(t, tc.example))
+			path := example(t, tc.example)
+			if tc.example == "traefik" {
+				path = filepath.Join("testdata", "traefik.hcl")
+			}
+			c := load(t, path)
 			steps, err := addons.Build(c, manifests(t, tc.current))
 			if err != nil {
 				t.Fatal(err)
@@ -101,15 +128,14 @@ func TestBuildGolden(t *testing.T) {
 			}
 			second := encodeSteps(t, again)
 			m := manifests(t, tc.current)
-			from := map[string]string{addons.StepCalico: addons.CalicoManifest, addons.StepLoadBalancer: addons.LoadBalancerManifest, addons.StepIngress: addons.IngressManifest}
 			for i, s := range steps {
 				if !bytes.Equal(first[s.Name], second[s.Name]) {
 					t.Errorf("step %s: two builds differ", s.Name)
 				}
-				var up []addons.Object
-				if name, ok := from[s.Name]; ok {
-					up = decode(t, m[name])
+				if tc.only != "" && s.Name != tc.only {
+					continue
 				}
+				up := upstreamOf(t, s.Name, m, addons.TraefikOf(c) != nil)
 				golden.Assert(t, tc.example+"/"+itoa(i+1)+"-"+s.Name+".yaml", changes(t, s, up))
 			}
 		})

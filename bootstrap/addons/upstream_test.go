@@ -28,6 +28,9 @@ var (
 	metallbV0135    = judge.MetalLBV0135
 	metallbV0152    = judge.MetalLBV0152
 	metallbPoolDocs = judge.Module{Path: "go.universe.tf/metallb", Version: "v0.13.5", File: "configsamples/ipaddresspool_simple.yaml"}
+	// Traefik's published CRDs and ClusterRole, of kprov's default release.
+	traefikCRDs = judge.Module{Path: "github.com/traefik/traefik/v3", Version: spec.DefaultTraefikVersion, File: spec.TraefikCRDsFile}
+	traefikRBAC = judge.Module{Path: "github.com/traefik/traefik/v3", Version: spec.DefaultTraefikVersion, File: spec.TraefikRBACFile}
 )
 
 func upstream(t testing.TB, rel string) addons.Manifest {

@@ -64,6 +64,10 @@ func Pins(c *spec.Cluster) []Pin {
 	if c.Ingress != nil && c.Ingress.Manifest != "" {
 		add("ingress", c.Ingress.Manifest, "", c.Ingress.SHA256)
 	}
+	if in := c.Ingress; in != nil && in.Controller == spec.ControllerTraefik {
+		add("ingress-crds", in.CRDsManifest, "", in.CRDsSHA256)
+		add("ingress-rbac", in.RBACManifest, "", in.RBACSHA256)
+	}
 	if c.Ingress != nil && c.Ingress.LoadBalancerManifest != "" {
 		add("load-balancer", c.Ingress.LoadBalancerManifest, "", c.Ingress.LoadBalancerSHA256)
 	}

@@ -34,6 +34,9 @@ const (
 	DefaultIPAutodetection   = "interface=eth0"
 	DefaultIngressNamespace  = "ingress-nginx"
 	DefaultIngressService    = "ingress-nginx"
+	DefaultTraefikVersion    = "v3.6.12"
+	DefaultTraefikNamespace  = "traefik"
+	DefaultTraefikService    = "traefik"
 	DefaultTrafficPolicy     = "Local"
 	DefaultContainerd        = "1.7.24"
 	DefaultBastionPort       = 22
@@ -69,6 +72,43 @@ func MetalLBManifestURL(kubernetesVersion string) string {
 
 // DefaultIngressManifest is the early-2020 ingress-nginx of the v3.11 stack.
 const DefaultIngressManifest = "https://raw.githubusercontent.com/kubernetes/ingress-nginx/nginx-0.30.0/deploy/static/mandatory.yaml"
+
+// Ingress controllers: Traefik built by kprov, or a manifest installed as
+// it is.
+const (
+	ControllerTraefik  = "traefik"
+	ControllerManifest = "manifest"
+)
+
+// Where a Traefik release publishes its CRDs and the ClusterRole of its
+// Kubernetes providers, in its repository (and module zip).
+const (
+	TraefikCRDsFile = "docs/content/reference/dynamic-configuration/kubernetes-crd-definition-v1.yml"
+	TraefikRBACFile = "docs/content/reference/dynamic-configuration/kubernetes-crd-rbac.yml"
+)
+
+// TraefikCRDsURL is the CRD manifest Traefik release v publishes.
+func TraefikCRDsURL(v string) string {
+	return "https://raw.githubusercontent.com/traefik/traefik/" + v + "/" + TraefikCRDsFile
+}
+
+// TraefikRBACURL is the RBAC manifest Traefik release v publishes.
+func TraefikRBACURL(v string) string {
+	return "https://raw.githubusercontent.com/traefik/traefik/" + v + "/" + TraefikRBACFile
+}
+
+// defaultController is "manifest" for an ingress block that names one, or
+// on Kubernetes 1.21 (Traefik v3 needs 1.22; the v3.11 stack installs
+// ingress-nginx 0.30.0), else "traefik".
+func defaultController(in *Ingress, kubernetesVersion string) string {
+	if in.Manifest != "" || in.SHA256 != "" {
+		return ControllerManifest
+	}
+	if v, err := version.ParseSemantic(kubernetesVersion); err == nil && v.LessThan(traefikMinKubernetes) {
+		return ControllerManifest
+	}
+	return ControllerTraefik
+}
 
 // applyDefaults fills every value the spec left out. It runs before
 // validation so that validation sees the values kprov will use.
@@ -148,9 +188,22 @@ func applyDefaults(c *Cluster) {
 	def(&ca.PoolCIDR, n.PodCIDR)
 	if c.Ingress != nil {
 		in := c.Ingress
-		def(&in.Manifest, DefaultIngressManifest)
-		def(&in.Namespace, DefaultIngressNamespace)
-		def(&in.ServiceName, DefaultIngressService)
+		def(&in.Controller, defaultController(in, c.KubernetesVersion))
+		if in.Controller == ControllerTraefik {
+			def(&in.Version, DefaultTraefikVersion)
+			def(&in.CRDsManifest, TraefikCRDsURL(in.Version))
+			def(&in.RBACManifest, TraefikRBACURL(in.Version))
+			def(&in.Namespace, DefaultTraefikNamespace)
+			def(&in.ServiceName, DefaultTraefikService)
+			if in.Replicas == nil {
+				one := 1
+				in.Replicas = &one
+			}
+		} else {
+			def(&in.Manifest, DefaultIngressManifest)
+			def(&in.Namespace, DefaultIngressNamespace)
+			def(&in.ServiceName, DefaultIngressService)
+		}
 		def(&in.ExternalTrafficPolicy, DefaultTrafficPolicy)
 		if len(in.Addresses) > 0 {
 			def(&in.LoadBalancer, "metallb")
@@ -166,6 +219,10 @@ func applyDefaults(c *Cluster) {
 	if c.Etcd == nil {
 		c.Etcd = &Etcd{}
 	}
+	if c.Timeouts == nil {
+		c.Timeouts = &Timeouts{}
+	}
+	c.Timeouts.defaults()
 	def(&c.Etcd.DiskCheck, "enforce")
 	if c.Kubeadm == nil {
 		c.Kubeadm = &Kubeadm{}

@@ -1,6 +1,9 @@
 package spec
 
-import "testing"
+import (
+	"reflect"
+	"testing"
+)
 
 func TestParseMiB(t *testing.T) {
 	good := map[string]int{"512MiB": 512, "2GiB": 2048, "2Gi": 2048, "2G": 2048, "1.5GiB": 1536, " 1TiB ": 1 << 20, "20 GiB": 20480}
@@ -98,5 +101,49 @@ func TestCrictlVersion(t *testing.T) {
 	}
 	if got := DefaultCrictlVersion("latest"); got != "" {
 		t.Errorf("DefaultCrictlVersion(latest) = %q, want empty", got)
+	}
+}
+
+// An ingress block without a manifest gets Traefik from Kubernetes 1.22 on,
+// with its published manifests, namespace, Service and one replica; one
+// that names a manifest, or runs on 1.21, keeps the manifest path.
+func TestIngressControllerDefaults(t *testing.T) {
+	two := 2
+	for _, tc := range []struct {
+		name, kube string
+		in         Ingress
+		want       Ingress
+		replicas   int
+	}{
+		{"traefik by default", "1.37.2", Ingress{}, Ingress{
+			Controller: "traefik", Version: "v3.6.12", Namespace: "traefik", ServiceName: "traefik",
+			CRDsManifest: "https://raw.githubusercontent.com/traefik/traefik/v3.6.12/docs/content/reference/dynamic-configuration/kubernetes-crd-definition-v1.yml",
+			RBACManifest: "https://raw.githubusercontent.com/traefik/traefik/v3.6.12/docs/content/reference/dynamic-configuration/kubernetes-crd-rbac.yml",
+		}, 1},
+		{"traefik as set", "1.22.17", Ingress{Version: "v3.5.0", Namespace: "edge", Replicas: &two, CRDsManifest: "crds.yaml"}, Ingress{
+			Controller: "traefik", Version: "v3.5.0", Namespace: "edge", ServiceName: "traefik", CRDsManifest: "crds.yaml",
+			RBACManifest: "https://raw.githubusercontent.com/traefik/traefik/v3.5.0/docs/content/reference/dynamic-configuration/kubernetes-crd-rbac.yml",
+		}, 2},
+		{"manifest named", "1.37.2", Ingress{Manifest: "haproxy.yaml"}, Ingress{
+			Controller: "manifest", Manifest: "haproxy.yaml", Namespace: "ingress-nginx", ServiceName: "ingress-nginx",
+		}, 0},
+		{"1.21 keeps ingress-nginx 0.30.0", "1.21.14", Ingress{}, Ingress{
+			Controller: "manifest", Manifest: DefaultIngressManifest, Namespace: "ingress-nginx", ServiceName: "ingress-nginx",
+		}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := tc.in
+			c := &Cluster{Name: "x", KubernetesVersion: tc.kube, NodePools: []*NodePool{{Name: "cp", Role: RoleControlPlane}}, Ingress: &in}
+			applyDefaults(c)
+			got := *c.Ingress
+			replicas := 0
+			if got.Replicas != nil {
+				replicas = *got.Replicas
+			}
+			got.Replicas, got.ExternalTrafficPolicy, got.LoadBalancer = nil, "", ""
+			if !reflect.DeepEqual(got, tc.want) || replicas != tc.replicas {
+				t.Errorf("got %+v, %d replicas\nwant %+v, %d replicas", got, replicas, tc.want, tc.replicas)
+			}
+		})
 	}
 }

@@ -35,6 +35,7 @@ type Cluster struct {
 	Etcd          *Etcd          `hcl:"etcd,block"`
 	Kubeadm       *Kubeadm       `hcl:"kubeadm,block"`
 	Registries    *Registries    `hcl:"registries,block"`
+	Timeouts      *Timeouts      `hcl:"timeouts,block"`
 
 	DefRange  hcl.Range `hcl:",def_range"`
 	NameRange hcl.Range `hcl:"name,label_range"`
@@ -161,7 +162,22 @@ type Calico struct {
 
 // Ingress configures the ingress controller and its LoadBalancer Service.
 type Ingress struct {
-	// Manifest is a URL or a local path.
+	// Controller is "traefik" (kprov writes Traefik's workload around its
+	// published CRDs and ClusterRole) or "manifest" (kprov installs
+	// Manifest as it is). The default is "manifest" when Manifest is set or
+	// Kubernetes is 1.21 (Traefik v3 needs 1.22), else "traefik".
+	Controller string `hcl:"controller,optional"`
+	// Version is the Traefik release, such as "v3.6.12".
+	Version  string `hcl:"version,optional"`
+	Replicas *int   `hcl:"replicas,optional"`
+	// CRDsManifest and RBACManifest are Traefik's published CRDs and
+	// ClusterRole (URLs or local paths); the defaults are Version's.
+	CRDsManifest string `hcl:"crds_manifest,optional"`
+	CRDsSHA256   string `hcl:"crds_sha256,optional"`
+	RBACManifest string `hcl:"rbac_manifest,optional"`
+	RBACSHA256   string `hcl:"rbac_sha256,optional"`
+
+	// Manifest is a URL or a local path (controller "manifest").
 	Manifest              string   `hcl:"manifest,optional"`
 	SHA256                string   `hcl:"sha256,optional"`
 	Namespace             string   `hcl:"namespace,optional"`

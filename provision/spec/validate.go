@@ -27,6 +27,7 @@ func (v *validator) validate() {
 	v.artifacts()
 	v.kubeadm()
 	v.registries()
+	v.timeouts()
 	v.oneOf(v.c.Etcd.Body, "disk_check", v.c.Etcd.DiskCheck, "enforce", "warn", "off")
 }
 

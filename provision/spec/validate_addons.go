@@ -120,11 +120,12 @@ func (v *validator) ingress() {
 	if in == nil {
 		return
 	}
-	v.manifest(in.Body, "manifest", in.Manifest, in.SHA256)
-	if retiredIngressNginx(in.Manifest) {
-		v.warnf(v.at(in.Body, "manifest"), "ingress-nginx is retired",
-			"The Kubernetes project retired ingress-nginx in March 2026: it gets no more releases or security fixes. kprov installs it as asked; "+
-				"for new clusters choose a maintained controller (for example Traefik, HAProxy Ingress or an Envoy Gateway implementation of the Gateway API).")
+	if v.oneOf(in.Body, "controller", in.Controller, ControllerTraefik, ControllerManifest) {
+		if in.Controller == ControllerTraefik {
+			v.traefik()
+		} else {
+			v.ingressManifest()
+		}
 	}
 	if errs := validation.IsDNS1123Label(in.Namespace); len(errs) > 0 {
 		v.errorf(v.at(in.Body, "namespace"), "Invalid namespace", "%q: %s.", in.Namespace, strings.Join(errs, "; "))
@@ -149,6 +150,56 @@ func (v *validator) ingress() {
 	default:
 		v.warnf(v.at(in.Body, "load_balancer"), "The ingress Service gets no address", "Nothing on KVM hosts implements Services of type LoadBalancer: without load_balancer = \"metallb\" and addresses, the ingress stays <pending>.")
 	}
+}
+
+// ingressManifest checks controller "manifest": the manifest, and no
+// Traefik setting.
+func (v *validator) ingressManifest() {
+	in := v.c.Ingress
+	v.manifest(in.Body, "manifest", in.Manifest, in.SHA256)
+	if retiredIngressNginx(in.Manifest) {
+		v.warnf(v.at(in.Body, "manifest"), "ingress-nginx is retired",
+			"The Kubernetes project retired ingress-nginx in March 2026: it gets no more releases or security fixes. kprov installs it as asked; "+
+				"for new clusters on Kubernetes 1.22 or later remove manifest and set controller = \"traefik\" (the controller its retirement notice points to), or name another maintained controller's manifest.")
+	}
+	for _, attr := range []string{"version", "replicas", "crds_manifest", "crds_sha256", "rbac_manifest", "rbac_sha256"} {
+		if written(in.Body, attr) {
+			v.errorf(v.at(in.Body, attr), "Traefik setting without Traefik", "%s applies only to controller = \"traefik\"; remove it, or remove manifest and set controller = \"traefik\".", attr)
+		}
+	}
+}
+
+// traefikVersion is an exact Traefik release.
+var traefikVersion = regexp.MustCompile(`^v(\d+)\.\d+\.\d+$`)
+
+// traefik checks controller "traefik": its release, the Kubernetes it runs
+// on, its upstream manifests, and no manifest of another controller.
+func (v *validator) traefik() {
+	in := v.c.Ingress
+	for _, attr := range []string{"manifest", "sha256"} {
+		if written(in.Body, attr) {
+			v.errorf(v.at(in.Body, attr), "Manifest with controller traefik",
+				"kprov builds Traefik from its published CRDs and ClusterRole (crds_manifest, rbac_manifest); %s is for controller = \"manifest\", which installs a manifest as it is. Remove %s, or set controller = \"manifest\".", attr, attr)
+		}
+	}
+	m := traefikVersion.FindStringSubmatch(in.Version)
+	switch {
+	case m == nil:
+		v.errorf(v.at(in.Body, "version"), "Invalid Traefik version", "%q is not an exact Traefik release such as %q. kprov pins exact versions so builds are reproducible.", in.Version, DefaultTraefikVersion)
+	case m[1] != "3":
+		v.errorf(v.at(in.Body, "version"), "Unsupported Traefik version", "kprov writes Traefik v3's configuration (its flags, the traefik.io CRDs); %s is not a v3 release. Use one such as %q.", in.Version, DefaultTraefikVersion)
+	}
+	if kv := v.c.KubeVersion(); kv != nil && kv.LessThan(traefikMinKubernetes) {
+		v.errorf(v.at(in.Body, "controller"), "Traefik v3 needs Kubernetes 1.22",
+			"Traefik %s reads Ingresses only from networking.k8s.io/v1 and ships apiextensions.k8s.io/v1 CRDs; it dropped the v1beta1 APIs Kubernetes removed in 1.22, and its Helm chart requires Kubernetes 1.22 or later. This cluster runs %s. "+
+				"Raise kubernetes_version to 1.22 or later, or keep %s with controller = \"manifest\" (the v3.11 stack's ingress-nginx 0.30.0).",
+			in.Version, v.c.KubernetesVersion, v.c.KubernetesVersion)
+	}
+	if in.Replicas != nil && *in.Replicas < 1 {
+		v.errorf(v.at(in.Body, "replicas"), "Invalid replicas", "replicas = %d: Traefik needs at least 1 replica to serve the ingress addresses.", *in.Replicas)
+	}
+	v.manifest(in.Body, "crds_manifest", in.CRDsManifest, in.CRDsSHA256)
+	v.manifest(in.Body, "rbac_manifest", in.RBACManifest, in.RBACSHA256)
 }
 
 // ingressAddresses checks the addresses the ingress Service answers on:

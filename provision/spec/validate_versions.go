@@ -15,6 +15,10 @@ var (
 	lastV1beta1CRDs = version.MustParseGeneric("1.21.99")
 	ipvsDeprecated  = version.MustParseGeneric("1.35.0")
 	nftablesBeta    = version.MustParseGeneric("1.31.0")
+	// traefikMinKubernetes is the oldest Kubernetes Traefik v3 runs on: it
+	// dropped the Ingress and CRD v1beta1 APIs 1.22 removed, and its Helm
+	// chart declares kubeVersion >=1.22.0-0.
+	traefikMinKubernetes = version.MustParseGeneric("1.22.0")
 )
 
 // KubeVersion parses the cluster's Kubernetes version; it is valid after

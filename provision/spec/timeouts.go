@@ -1,0 +1,52 @@
+package spec
+
+import (
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Timeouts bounds kprov's waits on the cluster; software emulation and
+// slow links need more than the defaults.
+type Timeouts struct {
+	// Rollout bounds the wait for each addon workload to roll out (every
+	// pod updated and available) and for each CRD to be served.
+	Rollout string `hcl:"rollout,optional"`
+	// NodesReady bounds the wait, after the last join, for every node to
+	// report Ready.
+	NodesReady string `hcl:"nodes_ready,optional"`
+
+	Body hcl.Body `hcl:",body"`
+}
+
+// Default timeouts.
+const (
+	DefaultRolloutTimeout    = "5m"
+	DefaultNodesReadyTimeout = "5m"
+)
+
+func (t *Timeouts) defaults() {
+	def(&t.Rollout, DefaultRolloutTimeout)
+	def(&t.NodesReady, DefaultNodesReadyTimeout)
+}
+
+func (v *validator) timeouts() {
+	t := v.c.Timeouts
+	for _, d := range []struct{ name, val string }{{"rollout", t.Rollout}, {"nodes_ready", t.NodesReady}} {
+		if x, err := time.ParseDuration(d.val); err != nil || x < 10*time.Second || x > 2*time.Hour {
+			v.errorf(v.at(t.Body, d.name), "Invalid timeouts."+d.name, "%q: use a duration between 10s and 2h, such as \"10m\".", d.val)
+		}
+	}
+}
+
+// RolloutTimeout is the parsed timeouts.rollout; valid after Check.
+func (c *Cluster) RolloutTimeout() time.Duration {
+	d, _ := time.ParseDuration(c.Timeouts.Rollout)
+	return d
+}
+
+// NodesReadyTimeout is the parsed timeouts.nodes_ready; valid after Check.
+func (c *Cluster) NodesReadyTimeout() time.Duration {
+	d, _ := time.ParseDuration(c.Timeouts.NodesReady)
+	return d
+}

@@ -33,8 +33,9 @@ cluster "lab" {
 
   node_pool "worker" {
     role      = "worker"
+    count     = 2
     vcpu      = 1
-    memory    = "1GiB"
+    memory    = "1536MiB"
     disk_size = "8GiB"
   }
 
@@ -49,8 +50,41 @@ cluster "lab" {
     manifest = "/var/lib/kprov/manifests/calico-v3.28.5.yaml"
   }
 
+  ingress {
+    # Traefik (ingress-nginx was retired in March 2026), its Service a
+    # LoadBalancer with externalTrafficPolicy Local, its address announced
+    # by MetalLB in layer 2. The lab reads upstream's files from the Go
+    # module proxy's zips (provision/lab/manifests.sh).
+    controller              = "traefik"
+    version                 = "v3.6.12"
+    crds_manifest           = "/var/lib/kprov/manifests/traefik-v3.6.12-crds.yaml"
+    rbac_manifest           = "/var/lib/kprov/manifests/traefik-v3.6.12-rbac.yaml"
+    external_traffic_policy = "Local"
+    addresses               = ["10.77.0.240"]
+    load_balancer           = "metallb"
+    load_balancer_manifest  = "/var/lib/kprov/manifests/metallb-v0.15.2-native.yaml"
+  }
+
   network_policy {
     default_deny_namespaces = ["default"]
+    # And Calico's GlobalNetworkPolicy: every namespace but the system
+    # ones is denied unless a policy allows the traffic.
+    global_default_deny = true
+  }
+
+  kubeadm {
+    # The lab's kubeadm is built here with a newer Go, whose URL parser
+    # rejects the bracketed IPv4 address this preflight check builds
+    # (`parse "https://[10.96.0.1]:1234/": invalid IP-literal`). Released
+    # kubeadm binaries do not need this.
+    ignore_preflight_errors = ["HTTPProxyCIDR"]
+  }
+
+  timeouts {
+    # Three nodes under software emulation on two cores: calico-node and
+    # the ingress take minutes to roll out.
+    rollout     = "15m"
+    nodes_ready = "15m"
   }
 
   etcd {

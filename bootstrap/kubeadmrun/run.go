@@ -19,8 +19,12 @@ const (
 	JoinConfig  = ConfigDir + "/kubeadm-join.yaml"
 	AdminConf   = "/etc/kubernetes/admin.conf"
 	KubeletConf = "/etc/kubernetes/kubelet.conf"
-	CACert      = "/etc/kubernetes/pki/ca.crt"
-	CAKey       = "/etc/kubernetes/pki/ca.key"
+	// InitDone and JoinDone mark a kubeadm init or join that finished:
+	// kubeadm writes its kubeconfigs long before it succeeds.
+	InitDone = ConfigDir + "/kubeadm-init.done"
+	JoinDone = ConfigDir + "/kubeadm-join.done"
+	CACert   = "/etc/kubernetes/pki/ca.crt"
+	CAKey    = "/etc/kubernetes/pki/ca.key"
 )
 
 // exists reports whether path exists on h.
@@ -64,15 +68,34 @@ func upload(ctx context.Context, h remote.Host, path string, cfg []byte) error {
 // (admin.conf exists). cfg holds the bootstrap token and certificate key:
 // it is uploaded 0600 and never logged.
 func Init(ctx context.Context, h remote.Host, cfg []byte) (bool, error) {
-	done, err := exists(ctx, h, AdminConf)
+	done, err := exists(ctx, h, InitDone)
 	if err != nil || done {
 		return false, err
 	}
 	if err := upload(ctx, h, InitConfig, cfg); err != nil {
 		return false, err
 	}
-	_, err = h.Run(ctx, "kubeadm init --config "+InitConfig+" --upload-certs")
+	if _, err = h.Run(ctx, "kubeadm init --config "+InitConfig+" --upload-certs"); err != nil {
+		return false, err
+	}
+	_, err = h.Run(ctx, "touch "+InitDone)
 	return err == nil, err
+}
+
+// Leftovers undoes what a kubeadm init or join that failed or was
+// interrupted left on h (kubeadm reset -f), so that the next run starts
+// clean; done is the marker of the run (InitDone or JoinDone). It reports
+// whether there was anything to undo.
+func Leftovers(ctx context.Context, h remote.Host, done string) (bool, error) {
+	out, err := h.Run(ctx, "if [ -e "+remote.Quote(done)+" ]; then echo done; "+
+		"elif [ -e "+AdminConf+" ] || [ -e "+KubeletConf+" ] || [ -n \"$(ls -A /etc/kubernetes/manifests 2>/dev/null)\" ]; then echo leftovers; fi")
+	if err != nil || strings.TrimSpace(out) != "leftovers" {
+		return false, err
+	}
+	if _, err := h.Run(ctx, "kubeadm reset -f"); err != nil {
+		return false, fmt.Errorf("undo an unfinished kubeadm run: %w", err)
+	}
+	return true, nil
 }
 
 // DryRun has kubeadm check cfg on the node without changing it.
@@ -106,13 +129,16 @@ func EnsureToken(ctx context.Context, h remote.Host, token string) (bool, error)
 
 // Join runs kubeadm join unless the node already joined (kubelet.conf).
 func Join(ctx context.Context, h remote.Host, cfg []byte) (bool, error) {
-	done, err := exists(ctx, h, KubeletConf)
+	done, err := exists(ctx, h, JoinDone)
 	if err != nil || done {
 		return false, err
 	}
 	if err := upload(ctx, h, JoinConfig, cfg); err != nil {
 		return false, err
 	}
-	_, err = h.Run(ctx, "kubeadm join --config "+JoinConfig)
+	if _, err = h.Run(ctx, "kubeadm join --config "+JoinConfig); err != nil {
+		return false, err
+	}
+	_, err = h.Run(ctx, "touch "+JoinDone)
 	return err == nil, err
 }

@@ -2,6 +2,7 @@ package kubeadmrun
 
 import (
 	"context"
+	"errors"
 	"io/fs"
 	"strings"
 	"testing"
@@ -17,6 +18,7 @@ type fakeNode struct {
 	ran      []string
 	tokens   string
 	uploaded map[string]fs.FileMode
+	fail     bool
 }
 
 func newFake() *fakeNode {
@@ -38,6 +40,28 @@ func (f *fakeNode) Run(_ context.Context, cmd string) (string, error) {
 		return f.files[strings.Fields(cmd)[1]], nil
 	case strings.HasPrefix(cmd, "kubeadm token list"):
 		return f.tokens, nil
+	case strings.HasPrefix(cmd, "touch "):
+		f.files[strings.Fields(cmd)[1]] = ""
+	case strings.HasPrefix(cmd, "kubeadm init"):
+		f.files[AdminConf] = "admin" // written before kubeadm's last phases
+		if f.fail {
+			return "", errors.New("wait-control-plane: timed out")
+		}
+	case strings.HasPrefix(cmd, "kubeadm reset -f"):
+		delete(f.files, AdminConf)
+		delete(f.files, KubeletConf)
+	case strings.HasPrefix(cmd, "if [ -e "):
+		// Leftovers' probe.
+		done := strings.Trim(strings.Fields(cmd)[3], "'")
+		if _, ok := f.files[done]; ok {
+			return "done\n", nil
+		}
+		if _, ok := f.files[AdminConf]; ok {
+			return "leftovers\n", nil
+		}
+		if _, ok := f.files[KubeletConf]; ok {
+			return "leftovers\n", nil
+		}
 	}
 	return "", nil
 }
@@ -72,7 +96,6 @@ func TestInitOnceWithSecretConfig(t *testing.T) {
 	if f.uploaded[InitConfig] != 0o600 {
 		t.Errorf("init config mode %v, want 0600", f.uploaded[InitConfig])
 	}
-	f.files[AdminConf] = "admin"
 	did, err = Init(ctx, f, []byte("cfg with token"))
 	if err != nil || did || ran(f, "kubeadm init") != 1 {
 		t.Errorf("an initialised node was initialised again: %v %v", did, err)
@@ -85,7 +108,6 @@ func TestJoinOnce(t *testing.T) {
 	if did, err := Join(ctx, f, []byte("join")); err != nil || !did {
 		t.Fatalf("join: %v %v", did, err)
 	}
-	f.files[KubeletConf] = "kubelet"
 	if did, err := Join(ctx, f, []byte("join")); err != nil || did || ran(f, "kubeadm join") != 1 {
 		t.Errorf("a joined node joined again: %v %v", did, err)
 	}
@@ -121,5 +143,30 @@ func TestEnsureToken(t *testing.T) {
 	}
 	if _, err := EnsureToken(ctx, f, "malformed"); err == nil {
 		t.Error("a malformed token was accepted")
+	}
+}
+
+// A kubeadm init that failed after writing admin.conf is not taken for
+// done: Leftovers resets the node and the next Init runs kubeadm again.
+func TestUnfinishedInitIsUndone(t *testing.T) {
+	f := newFake()
+	ctx := context.Background()
+	if undone, err := Leftovers(ctx, f, InitDone); err != nil || undone {
+		t.Fatalf("fresh node: undone %v %v", undone, err)
+	}
+	f.fail = true
+	if did, err := Init(ctx, f, []byte("cfg")); err == nil || did {
+		t.Fatalf("failing init: %v %v", did, err)
+	}
+	undone, err := Leftovers(ctx, f, InitDone)
+	if err != nil || !undone || ran(f, "kubeadm reset -f") != 1 {
+		t.Fatalf("leftovers of a failed init: %v %v %v", undone, err, f.ran)
+	}
+	f.fail = false
+	if did, err := Init(ctx, f, []byte("cfg")); err != nil || !did || ran(f, "kubeadm init") != 2 {
+		t.Fatalf("init after reset: %v %v", did, err)
+	}
+	if undone, err := Leftovers(ctx, f, InitDone); err != nil || undone || ran(f, "kubeadm reset -f") != 1 {
+		t.Errorf("a finished init was reset: %v %v", undone, err)
 	}
 }

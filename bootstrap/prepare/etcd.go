@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kprov/kprov/bootstrap/remote"
@@ -21,6 +22,13 @@ const EtcdLimit = 10 * time.Millisecond
 // (kubeadm wants EtcdDir empty).
 const fioCommand = "mkdir -p " + EtcdDir + " && fio --rw=write --ioengine=sync --fdatasync=1 --directory=" + EtcdDir +
 	" --size=4m --bs=2300 --name=kprov-etcd-check --output-format=json; rc=$?; rm -f " + EtcdDir + "/kprov-etcd-check*; exit $rc"
+
+// EtcdRuns reports whether etcd already keeps data on h: its disk is then
+// not measured again (fio would write to etcd's own disk under load).
+func EtcdRuns(ctx context.Context, h remote.Host) (bool, error) {
+	out, err := h.Run(ctx, "test -d "+EtcdDir+"/member && echo yes || echo no")
+	return strings.TrimSpace(out) == "yes", err
+}
 
 // EtcdDisk measures the 99th percentile fdatasync latency of the disk
 // etcd will use on a control-plane node.

@@ -53,7 +53,7 @@ func Node(ctx context.Context, h remote.Host, c *spec.Cluster, o Options) (Resul
 		return r, err
 	}
 	steps := []func(context.Context, remote.Host, nodeprep.Plan, *Result) error{
-		packages, files, modules, sysctls, swapOff,
+		packages, files, modules, sysctls, swapOff, resolvConf,
 		func(ctx context.Context, h remote.Host, _ nodeprep.Plan, r *Result) error {
 			return containerd(ctx, h, ctrFiles, r)
 		},
@@ -69,13 +69,25 @@ func Node(ctx context.Context, h remote.Host, c *spec.Cluster, o Options) (Resul
 // packages installs the Debian packages that are missing.
 func packages(ctx context.Context, h remote.Host, p nodeprep.Plan, r *Result) error {
 	want := append(append([]string{}, p.Packages...), "containerd", "curl", "ca-certificates")
+	// One query for every package: a prepared node answers in one round trip.
+	q := "dpkg-query -W -f='${Package} ${Status}\\n'"
+	for _, pkg := range want {
+		q += " " + remote.Quote(pkg)
+	}
+	out, err := h.Run(ctx, q+" 2>/dev/null || true")
+	if err != nil {
+		return err
+	}
+	installed := map[string]bool{}
+	for _, line := range strings.Split(out, "\n") {
+		name, status, _ := strings.Cut(line, " ")
+		if strings.Contains(status, "install ok installed") {
+			installed[name] = true
+		}
+	}
 	var missing []string
 	for _, pkg := range want {
-		out, err := h.Run(ctx, "dpkg-query -W -f='${Status}' "+remote.Quote(pkg)+" 2>/dev/null || true")
-		if err != nil {
-			return err
-		}
-		if !strings.Contains(out, "install ok installed") {
+		if !installed[pkg] {
 			missing = append(missing, pkg)
 		}
 	}
@@ -156,6 +168,21 @@ func sysctls(ctx context.Context, h remote.Host, p nodeprep.Plan, r *Result) err
 }
 
 // swapOff turns swap off now and comments it out of fstab.
+// resolvConf makes sure /etc/resolv.conf exists: the kubelet builds every
+// pod's DNS from it and starts no pod without it (images made for
+// networks without DNS may lack it). An empty file means no upstream
+// resolvers, which is what such a node has.
+func resolvConf(ctx context.Context, h remote.Host, _ nodeprep.Plan, r *Result) error {
+	out, err := h.Run(ctx, "if [ -e /etc/resolv.conf ]; then echo present; else touch /etc/resolv.conf && echo created; fi")
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(out) == "created" {
+		r.Changed = append(r.Changed, "created an empty /etc/resolv.conf (the kubelet needs one)")
+	}
+	return nil
+}
+
 func swapOff(ctx context.Context, h remote.Host, p nodeprep.Plan, r *Result) error {
 	if !p.SwapOff {
 		return nil

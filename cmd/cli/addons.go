@@ -25,10 +25,25 @@ func (b *bootstrapper) addonPhases() []phase {
 	}
 	return []phase{
 		{"addons/calico", step(addons.StepCalico)},
+		{"addons/nodes-ready", b.nodesReady},
 		{"addons/load-balancer", step(addons.StepLoadBalancer, addons.StepPool)},
 		{"addons/ingress", step(addons.StepIngress)},
 		{"addons/policies", step(addons.StepPolicies)},
 	}
+}
+
+// nodesReady waits, once the CNI runs, for every node of the plan to be
+// Ready (timeouts.nodes_ready).
+func (b *bootstrapper) nodesReady(ctx context.Context) error {
+	client, err := b.api()
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, n := range b.cl.nodes {
+		names = append(names, n.Name)
+	}
+	return client.NodesReady(ctx, names, b.cl.spec.Cluster.NodesReadyTimeout())
 }
 
 // addonSteps fetches the manifests (checked against the spec's and the
@@ -111,6 +126,7 @@ func (b *bootstrapper) api() (*apply.Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	client.RolloutTimeout = b.cl.spec.Cluster.RolloutTimeout()
 	b.client = client
 	return client, nil
 }

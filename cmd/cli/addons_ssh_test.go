@@ -25,6 +25,7 @@ import (
 	"github.com/kprov/kprov/bootstrap/addons"
 	"github.com/kprov/kprov/bootstrap/kubeadm"
 	"github.com/kprov/kprov/provision/judge"
+	"github.com/kprov/kprov/provision/plan"
 	"github.com/kprov/kprov/provision/state"
 )
 
@@ -42,6 +43,7 @@ func TestAddonsOverSSH(t *testing.T) {
 		"reach":       reachCmd,
 		"forwarded":   forwardedCmd,
 		"standins":    standInsCmd,
+		"kubelets":    kubeletsCmd,
 		"editenv":     editEnvCmd,
 	})
 }
@@ -284,6 +286,34 @@ func standInsCmd(ts *testscript.TestScript, neg bool, args []string) {
 	}}
 	_, err = dyn.Resource(ipPools).Create(ctx, pool, metav1.CreateOptions{})
 	ts.Check(err)
+}
+
+// kubelets SPEC registers every node SPEC plans as Ready, as their kubelets
+// would once the CNI runs.
+func kubeletsCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: kubelets SPEC")
+	}
+	s := loadSpec(ts, args[0])
+	nodes, err := plan.Nodes(s.Cluster)
+	ts.Check(err)
+	dyn := apiOf(ts).dyn
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res := schema.GroupVersionResource{Version: "v1", Resource: "nodes"}
+	for _, n := range nodes {
+		obj := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "v1", "kind": "Node", "metadata": map[string]any{"name": n.Name},
+		}}
+		made, err := dyn.Resource(res).Create(ctx, obj, metav1.CreateOptions{})
+		ts.Check(err)
+		made.Object["status"] = map[string]any{"conditions": []any{map[string]any{
+			"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status",
+			"lastHeartbeatTime": "2026-01-01T00:00:00Z", "lastTransitionTime": "2026-01-01T00:00:00Z",
+		}}}
+		_, err = dyn.Resource(res).UpdateStatus(ctx, made, metav1.UpdateOptions{})
+		ts.Check(err)
+	}
 }
 
 // editenv NAMESPACE/DAEMONSET NAME VALUE sets the environment variable

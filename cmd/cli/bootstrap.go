@@ -132,6 +132,9 @@ func (b *bootstrapper) etcdDisk(ctx context.Context) error {
 		return nil
 	}
 	return remote.Each(ctx, b.controlPlanes(), b.parallel, func(ctx context.Context, n *remote.Node) error {
+		if running, err := prepare.EtcdRuns(ctx, n); err != nil || running {
+			return err
+		}
 		p99, err := prepare.EtcdDisk(ctx, n)
 		if err != nil {
 			return err
@@ -170,6 +173,12 @@ func (b *bootstrapper) init(ctx context.Context) error {
 	cfg, err := kubeadm.InitConfig(b.input())
 	if err != nil {
 		return err
+	}
+	// Before the CA goes in: kubeadm reset removes /etc/kubernetes/pki.
+	if undone, err := kubeadmrun.Leftovers(ctx, cp, kubeadmrun.InitDone); err != nil {
+		return err
+	} else if undone {
+		b.logf("%s: kubeadm reset -f: undid an unfinished kubeadm init", cp.Name())
 	}
 	if placed, err := kubeadmrun.PlaceCA(ctx, cp, b.cl.secrets); err != nil {
 		return err
@@ -228,6 +237,11 @@ func (b *bootstrapper) join(ctx context.Context) error {
 	}
 	joinOne := func(ctx context.Context, n *remote.Node) error {
 		pn := b.planned(n.Name())
+		if undone, err := kubeadmrun.Leftovers(ctx, n, kubeadmrun.JoinDone); err != nil {
+			return err
+		} else if undone {
+			b.logf("%s: kubeadm reset -f: undid an unfinished kubeadm join", n.Name())
+		}
 		did, err := kubeadmrun.Join(ctx, n, cfgs[n.Name()])
 		if did {
 			b.logf("%s: joined as %s", n.Name(), pn.Role)

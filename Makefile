@@ -132,12 +132,13 @@ lab-status:
 	-$(SUDO) $(MIRROR) status
 	-$(SUDO) $(REGISTRY) status
 
-# The lab stops after preparing the nodes and installing kubeadm, kubelet
-# and kubectl (see README); lab-registry serves the images kubeadm init and
-# the addons need, for the step that runs them.
+# The whole kprov up: VMs, kubeadm init and join, Calico, MetalLB, Traefik
+# and the policies; then the nodes and what verify checks. up ends with how
+# to reach the cluster (kubectl, the ingress's address).
 lab: build lab-image lab-daemons lab-mirror lab-images lab-registry
-	$(SUDO) $(LAB) exec $(BIN) up --skip kubeadm,addons $(LAB_SPEC)
+	$(SUDO) $(LAB) exec $(BIN) up $(LAB_SPEC)
 	$(SUDO) $(LAB) exec $(BIN) status $(LAB_SPEC)
+	$(SUDO) $(LAB) exec $(BIN) verify $(LAB_SPEC)
 
 # kprov down runs only while the daemons are up; then the daemons go.
 lab-down: build

@@ -78,6 +78,18 @@ cluster "lab" {
     # (`parse "https://[10.96.0.1]:1234/": invalid IP-literal`). Released
     # kubeadm binaries do not need this.
     ignore_preflight_errors = ["HTTPProxyCIDR"]
+    # Under software emulation on a busy host the API server can take more
+    # than the default 10 s to renew a lease: the controller manager and
+    # the scheduler then restart ("leaderelection lost") and, until they
+    # are back, no kubelet certificate is signed and no join finishes.
+    controller_manager_extra_args = {
+      "leader-elect-lease-duration" = "60s"
+      "leader-elect-renew-deadline" = "40s"
+    }
+    scheduler_extra_args = {
+      "leader-elect-lease-duration" = "60s"
+      "leader-elect-renew-deadline" = "40s"
+    }
   }
 
   timeouts {

@@ -57,6 +57,9 @@ func fakeCrictl(version string) string {
 // sum, a tarball without crictl or with crictl as a symlink, and never
 // leaves its temporary folder behind.
 func TestInstallArchiveRuns(t *testing.T) {
+	saved := ArchiveStamps
+	ArchiveStamps = t.TempDir()
+	t.Cleanup(func() { ArchiveStamps = saved })
 	for _, tool := range []string{"sh", "curl", "sha256sum", "mktemp", "tar", "gzip"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("%s not installed", tool)

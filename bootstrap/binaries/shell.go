@@ -66,6 +66,10 @@ func Install(b Binary, sum string) (string, error) {
 	return s.String(), nil
 }
 
+// ArchiveStamps is where a node keeps the sha256 and version of each
+// archive kprov installed a binary from (a variable for tests).
+var ArchiveStamps = "/var/lib/kprov/archives"
+
 // installArchive is Install for a gzipped tarball holding b.Member. The
 // pinned sum is the tarball's, so it looks first at what the installed
 // binary reports: "NAME version VERSION" leaves it alone. Otherwise it
@@ -78,7 +82,10 @@ func installArchive(b Binary, sum, dir string) string {
 	w("set -eu")
 	w("name=%s dst=%s url=%s sum=%s", remote.Quote(b.Name), remote.Quote(b.Path), remote.Quote(b.URL), sum)
 	w("member=%s version=%s", remote.Quote(b.Member), remote.Quote(b.Version))
-	w(`if [ -f "$dst" ] && [ -x "$dst" ] && [ "$(timeout 10 "$dst" --version 2>/dev/null || true)" = "$name version $version" ]; then`)
+	// The stamp records the archive installed: a slow node need not start
+	// the binary to tell (a 10 s --version timed out under emulation).
+	w("stamp=%s", remote.Quote(ArchiveStamps+"/"+b.Name))
+	w(`if [ -f "$dst" ] && [ -x "$dst" ] && { [ "$(cat "$stamp" 2>/dev/null)" = "$sum $version" ] || [ "$(timeout 30 "$dst" --version 2>/dev/null || true)" = "$name version $version" ]; }; then`)
 	w(`	echo "$name: $dst is $version"`)
 	w(`else`)
 	w(`	tmp=$(mktemp -d %s)`, remote.Quote(dir+"."+b.Name+".XXXXXXXX"))
@@ -97,6 +104,7 @@ func installArchive(b Binary, sum, dir string) string {
 	w(`	fi`)
 	w(`	chmod 0755 "$tmp/x/$member"`)
 	w(`	mv -f "$tmp/x/$member" "$dst"`)
+	w(`	mkdir -p "$(dirname "$stamp")" && echo "$sum $version" >"$stamp"`)
 	w(`	rm -rf "$tmp"`)
 	w(`	trap - EXIT HUP INT TERM`)
 	w(`	echo "$name: installed $dst ($version) from $url"`)

@@ -83,7 +83,9 @@ var fixtures = []fixture{
 			Name:              "airgap",
 			KubernetesVersion: "v1.21.14",
 			Calico:            &spec.Calico{Version: "v3.11.3"},
-			Kubeadm:           &spec.Kubeadm{IgnorePreflightErrors: []string{"HTTPProxyCIDR", "NumCPU"}, ImageRepository: "registry.lab:5000/k8s"},
+			Kubeadm: &spec.Kubeadm{IgnorePreflightErrors: []string{"HTTPProxyCIDR", "NumCPU"}, ImageRepository: "registry.lab:5000/k8s",
+				ControllerManagerExtraArgs: map[string]string{"leader-elect-renew-deadline": "40s", "leader-elect-lease-duration": "60s"},
+				SchedulerExtraArgs:         map[string]string{"leader-elect-lease-duration": "60s"}},
 			NodePools: []*spec.NodePool{
 				{Name: "cp", Role: spec.RoleControlPlane, Count: count(1)},
 				{Name: "worker", Role: spec.RoleWorker, Count: count(1)},
@@ -97,7 +99,9 @@ var fixtures = []fixture{
 			KubernetesVersion: "v1.37.2",
 			KubeProxy:         &spec.KubeProxy{Mode: "nftables"},
 			Calico:            &spec.Calico{Version: "v3.29.1"},
-			Kubeadm:           &spec.Kubeadm{IgnorePreflightErrors: []string{"HTTPProxyCIDR"}, ImageRepository: "registry.lab:5000/k8s"},
+			Kubeadm: &spec.Kubeadm{IgnorePreflightErrors: []string{"HTTPProxyCIDR"}, ImageRepository: "registry.lab:5000/k8s",
+				APIServerExtraArgs:         map[string]string{"audit-log-maxage": "7"},
+				ControllerManagerExtraArgs: map[string]string{"leader-elect-renew-deadline": "40s", "leader-elect-lease-duration": "60s"}},
 			NodePools: []*spec.NodePool{
 				{Name: "cp", Role: spec.RoleControlPlane, Count: count(1)},
 				{Name: "worker", Role: spec.RoleWorker, Count: count(1)},

@@ -3,7 +3,9 @@ package kubeadm
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -70,8 +72,11 @@ func InitConfig(in Input) ([]byte, error) {
 		ControlPlaneEndpoint: endpoint,
 		ImageRepository:      c.Kubeadm.ImageRepository,
 		// The tags kprov lists, pre-pulls and pins (bootstrap/images).
-		Etcd: kubeadmapi.Etcd{Local: &kubeadmapi.LocalEtcd{DataDir: EtcdDataDir, ImageMeta: kubeadmapi.ImageMeta{ImageTag: etcdTag}}},
-		DNS:  kubeadmapi.DNS{ImageMeta: kubeadmapi.ImageMeta{ImageTag: dnsTag}},
+		Etcd:              kubeadmapi.Etcd{Local: &kubeadmapi.LocalEtcd{DataDir: EtcdDataDir, ImageMeta: kubeadmapi.ImageMeta{ImageTag: etcdTag}}},
+		DNS:               kubeadmapi.DNS{ImageMeta: kubeadmapi.ImageMeta{ImageTag: dnsTag}},
+		APIServer:         kubeadmapi.APIServer{ControlPlaneComponent: kubeadmapi.ControlPlaneComponent{ExtraArgs: extraArgs(c.Kubeadm.APIServerExtraArgs)}},
+		ControllerManager: kubeadmapi.ControlPlaneComponent{ExtraArgs: extraArgs(c.Kubeadm.ControllerManagerExtraArgs)},
+		Scheduler:         kubeadmapi.ControlPlaneComponent{ExtraArgs: extraArgs(c.Kubeadm.SchedulerExtraArgs)},
 		Networking: kubeadmapi.Networking{
 			PodSubnet:     c.Network.PodCIDR,
 			ServiceSubnet: c.Network.ServiceCIDR,
@@ -194,4 +199,14 @@ func KubeProxyConfig(c *spec.Cluster) ([]byte, error) {
 		m[k] = v
 	}
 	return yaml.Marshal(m)
+}
+
+// extraArgs are a component's extra flags, sorted by name (kubeadm keeps
+// their order).
+func extraArgs(m map[string]string) []kubeadmapi.Arg {
+	var args []kubeadmapi.Arg
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		args = append(args, kubeadmapi.Arg{Name: k, Value: m[k]})
+	}
+	return args
 }

@@ -155,7 +155,7 @@ func (b *bootstrapper) applySteps(ctx context.Context, names ...string) error {
 		}
 		r, err := client.Step(ctx, s)
 		for _, t := range r.Touched {
-			b.logf("%s: %s", s.Name, t)
+			b.changed(1, "%s: %s", s.Name, t)
 		}
 		for _, w := range client.Warnings() {
 			b.logf("%s: warning from the API server: %s", s.Name, w)

@@ -44,6 +44,9 @@ type bootstrapper struct {
 	client *apply.Client
 	// imgs is every image the cluster runs, read on first use.
 	imgs []images.Image
+	// changes counts what the bootstrap phases changed (libvirt's are
+	// counted by the hypervisor).
+	changes int
 }
 
 // newBootstrapper opens the SSH engine on the cluster's nodes: pinned host
@@ -72,6 +75,21 @@ func newBootstrapper(env Env, cl *cluster, specPath string, parallel int) (*boot
 		b.all = append(b.all, n)
 	}
 	return b, nil
+}
+
+// changed logs a change that n things made and counts them.
+func (b *bootstrapper) changed(n int, format string, args ...any) {
+	b.logf(format, args...)
+	b.mu.Lock()
+	b.changes += n
+	b.mu.Unlock()
+}
+
+// changeCount is the number of changes the bootstrap phases made.
+func (b *bootstrapper) changeCount() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.changes
 }
 
 func (b *bootstrapper) logf(format string, args ...any) {
@@ -108,7 +126,7 @@ func (b *bootstrapper) prepare(ctx context.Context) error {
 	return remote.Each(ctx, b.all, b.parallel, func(ctx context.Context, n *remote.Node) error {
 		r, err := prepare.Node(ctx, n, c, o)
 		if len(r.Changed) > 0 {
-			b.logf("%s: %s", n.Name(), strings.Join(r.Changed, "; "))
+			b.changed(len(r.Changed), "%s: %s", n.Name(), strings.Join(r.Changed, "; "))
 		}
 		return err
 	})
@@ -178,16 +196,16 @@ func (b *bootstrapper) init(ctx context.Context) error {
 	if undone, err := kubeadmrun.Leftovers(ctx, cp, kubeadmrun.InitDone); err != nil {
 		return err
 	} else if undone {
-		b.logf("%s: kubeadm reset -f: undid an unfinished kubeadm init", cp.Name())
+		b.changed(1, "%s: kubeadm reset -f: undid an unfinished kubeadm init", cp.Name())
 	}
 	if placed, err := kubeadmrun.PlaceCA(ctx, cp, b.cl.secrets); err != nil {
 		return err
 	} else if placed {
-		b.logf("%s: cluster CA placed", cp.Name())
+		b.changed(1, "%s: cluster CA placed", cp.Name())
 	}
 	did, err := kubeadmrun.Init(ctx, cp, cfg)
 	if did {
-		b.logf("%s: kubeadm init done", cp.Name())
+		b.changed(1, "%s: kubeadm init done", cp.Name())
 	}
 	return err
 }
@@ -209,7 +227,7 @@ func (b *bootstrapper) kubeconfig(ctx context.Context) error {
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		return err
 	}
-	b.logf("admin kubeconfig saved to %s (kprov kubeconfig prints or merges it)", path)
+	b.changed(1, "admin kubeconfig saved to %s (kprov kubeconfig prints or merges it)", path)
 	return nil
 }
 
@@ -223,7 +241,7 @@ func (b *bootstrapper) join(ctx context.Context) error {
 	if made, err := kubeadmrun.EnsureToken(ctx, cp, b.cl.secrets.BootstrapToken); err != nil {
 		return err
 	} else if made {
-		b.logf("%s: bootstrap token re-created (the old one expired)", cp.Name())
+		b.changed(1, "%s: bootstrap token re-created (the old one expired)", cp.Name())
 	}
 	// Planned one at a time: kubeadm's scheme is not safe for concurrent use.
 	cfgs := map[string][]byte{}
@@ -240,11 +258,11 @@ func (b *bootstrapper) join(ctx context.Context) error {
 		if undone, err := kubeadmrun.Leftovers(ctx, n, kubeadmrun.JoinDone); err != nil {
 			return err
 		} else if undone {
-			b.logf("%s: kubeadm reset -f: undid an unfinished kubeadm join", n.Name())
+			b.changed(1, "%s: kubeadm reset -f: undid an unfinished kubeadm join", n.Name())
 		}
 		did, err := kubeadmrun.Join(ctx, n, cfgs[n.Name()])
 		if did {
-			b.logf("%s: joined as %s", n.Name(), pn.Role)
+			b.changed(1, "%s: joined as %s", n.Name(), pn.Role)
 		}
 		return err
 	}
@@ -312,7 +330,7 @@ func (b *bootstrapper) binaries(ctx context.Context) error {
 		return err
 	}
 	for _, d := range drift {
-		b.logf("%s: %s", path, d)
+		b.changed(1, "%s: %s", path, d)
 	}
 	cmds, err := binaries.Commands(c, pins)
 	if err != nil {
@@ -333,7 +351,7 @@ func (b *bootstrapper) binaries(ctx context.Context) error {
 				return err
 			}
 			if strings.Contains(out, "installed") {
-				b.logf("%s: %s", n.Name(), strings.TrimSpace(out))
+				b.changed(1, "%s: %s", n.Name(), strings.TrimSpace(out))
 			}
 		}
 		changed := false
@@ -352,12 +370,12 @@ func (b *bootstrapper) binaries(ctx context.Context) error {
 			if _, err := n.Run(ctx, binaries.EnableKubelet); err != nil {
 				return err
 			}
-			b.logf("%s: kubelet unit installed and enabled", n.Name())
+			b.changed(1, "%s: kubelet unit installed and enabled", n.Name())
 		}
 		if wrote, err := ensureFile(ctx, n, crictl); err != nil {
 			return err
 		} else if wrote {
-			b.logf("%s: wrote %s", n.Name(), crictl.Path)
+			b.changed(1, "%s: wrote %s", n.Name(), crictl.Path)
 		}
 		return nil
 	})

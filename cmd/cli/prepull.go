@@ -37,14 +37,14 @@ func (b *bootstrapper) images(ctx context.Context) error {
 		// kubeadm's only); nothing changes when they are all there.
 		pr, err := prepare.Containerd(ctx, n, c, o)
 		if len(pr.Changed) > 0 {
-			b.logf("%s: %s", n.Name(), strings.Join(pr.Changed, "; "))
+			b.changed(len(pr.Changed), "%s: %s", n.Name(), strings.Join(pr.Changed, "; "))
 		}
 		if err != nil {
 			return err
 		}
 		r, err := prepull.Node(ctx, n, imgs, hosts)
 		if len(r.Pulled) > 0 {
-			b.logf("%s: pulled %s", n.Name(), plural(len(r.Pulled), "image"))
+			b.changed(len(r.Pulled), "%s: pulled %s", n.Name(), plural(len(r.Pulled), "image"))
 		}
 		mu.Lock()
 		results = append(results, r)
@@ -69,7 +69,7 @@ func (b *bootstrapper) images(ctx context.Context) error {
 func (b *bootstrapper) pinImages(imgs []images.Image, pins map[string]string) error {
 	path, added, err := pinDigests(b.specPath, imgs, pins)
 	if len(added) > 0 {
-		b.logf("%s: pinned the digest of %s (%s)", path, plural(len(added), "image"), strings.Join(added, ", "))
+		b.changed(len(added), "%s: pinned the digest of %s (%s)", path, plural(len(added), "image"), strings.Join(added, ", "))
 	}
 	return err
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/kprov/kprov/provision/cloudinit"
 	"github.com/kprov/kprov/provision/plan"
 	"github.com/kprov/kprov/provision/seed"
+	"github.com/kprov/kprov/provision/spec"
 	"github.com/kprov/kprov/provision/state"
 	"github.com/kprov/kprov/provision/virt"
 )
@@ -103,12 +104,30 @@ func up(ctx context.Context, env Env, cl *cluster, specPath string, replace, loc
 	if err != nil {
 		return err
 	}
+	// Every phase's changes: libvirt's calls and what the bootstrap phases
+	// changed on the nodes and in the cluster.
+	made := int64(b.changeCount())
 	if hv.p != nil {
-		fmt.Fprintf(env.Stderr, "%s up, %d changes made\n", plural(len(cl.nodes), "node"), hv.mutations())
+		made += hv.mutations()
 	}
+	fmt.Fprintf(env.Stderr, "%s up, %d changes made\n", plural(len(cl.nodes), "node"), made)
 	fmt.Fprintf(env.Stderr, "ssh in: ssh -i %s -o UserKnownHostsFile=%s %s@<address from kprov status>\n",
 		filepath.Join(cl.dir, state.SSHKeyFile), kh, c.SSH.User)
+	if _, err := os.Stat(filepath.Join(cl.dir, state.KubeconfigFile)); err == nil {
+		fmt.Fprintf(env.Stderr, "kubectl: kprov kubeconfig %s > kubeconfig && kubectl --kubeconfig kubeconfig get nodes\n", specPath)
+	}
+	if in := c.Ingress; in != nil && len(in.Addresses) > 0 {
+		fmt.Fprintf(env.Stderr, "ingress: http://%s/ answers through %s (Ingress objects of class %s)\n", in.Addresses[0], in.Controller, ingressClass(in))
+	}
 	return nil
+}
+
+// ingressClass is the IngressClass kprov's ingress serves.
+func ingressClass(in *spec.Ingress) string {
+	if in.Controller == spec.ControllerTraefik {
+		return "traefik"
+	}
+	return "of its manifest"
 }
 
 // hypervisor opens the libvirt connection when the first provision phase

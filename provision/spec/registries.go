@@ -10,6 +10,12 @@ type Kubeadm struct {
 	// ImageRepository replaces kubeadm's registry for the control plane,
 	// kube-proxy, CoreDNS and pause images.
 	ImageRepository string `hcl:"image_repository,optional"`
+	// Extra flags of the control-plane components, as kubeadm's
+	// extraArgs: flag names without "--", such as
+	// controller_manager_extra_args = { "leader-elect-lease-duration" = "60s" }.
+	APIServerExtraArgs         map[string]string `hcl:"api_server_extra_args,optional"`
+	ControllerManagerExtraArgs map[string]string `hcl:"controller_manager_extra_args,optional"`
+	SchedulerExtraArgs         map[string]string `hcl:"scheduler_extra_args,optional"`
 
 	Body hcl.Body `hcl:",body"`
 }

@@ -11,6 +11,9 @@ import (
 // preflightName is a kubeadm preflight check name (FileAvailable--etc-kubernetes-manifests-kube-apiserver.yaml, HTTPProxyCIDR).
 var preflightName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
+// flagName is a command-line flag's name as kubeadm's extraArgs take it.
+var flagName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*(\.[a-z0-9-]+)*$`)
+
 func (v *validator) kubeadm() {
 	k := v.c.Kubeadm
 	for i, name := range k.IgnorePreflightErrors {
@@ -23,6 +26,17 @@ func (v *validator) kubeadm() {
 		case strings.EqualFold(name, "all"):
 			v.warnf(at, "Every kubeadm preflight error is ignored",
 				"\"all\" turns every failed preflight check (swap, ports in use, a missing kernel module) into a warning; name the checks you mean instead.")
+		}
+	}
+	for attr, args := range map[string]map[string]string{
+		"api_server_extra_args": k.APIServerExtraArgs, "controller_manager_extra_args": k.ControllerManagerExtraArgs,
+		"scheduler_extra_args": k.SchedulerExtraArgs,
+	} {
+		for name := range args {
+			if !flagName.MatchString(name) {
+				v.errorf(v.at(k.Body, attr), "Invalid flag name in "+attr,
+					"%q: use the flag's name without leading dashes, such as \"leader-elect-lease-duration\".", name)
+			}
 		}
 	}
 	if k.ImageRepository != "" && !validRegistry(k.ImageRepository) {

@@ -21,29 +21,6 @@ import (
 	"github.com/kprov/kprov/provision/lab/labtest"
 )
 
-// labServer starts one of the lab's servers (provision/lab/mirror.sh or
-// registry.sh) in this test's namespace on addr, and stops it at cleanup.
-// Their content is built before the tests (make test: lab-mirror-build,
-// lab-images-build).
-func labServer(t *testing.T, script, addr string) {
-	t.Helper()
-	path := filepath.Join(judge.RepoRoot(t), "provision", "lab", script)
-	env := append(os.Environ(), "KPROV_LAB_NETNS="+os.Getenv(labtest.NSEnv))
-	run := func(args ...string) ([]byte, error) {
-		cmd := exec.Command("bash", append([]string{path}, args...)...)
-		cmd.Env = env
-		return cmd.CombinedOutput()
-	}
-	if out, err := run("serve", addr); err != nil {
-		t.Fatalf("%s serve %s: %v\n%s\n(build its content first: make lab-mirror-build lab-images-build)", script, addr, err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := run("stop"); err != nil {
-			t.Errorf("%s stop: %v\n%s", script, err, out)
-		}
-	})
-}
-
 // Every image of the lab's stack (kubeadm 1.30's and Calico v3.28's) pulled
 // on real nodes through the lab's registry with upstream names; the digests
 // pinned in kprov.lock.hcl are the registry's; a second up pulls nothing and
@@ -74,8 +51,8 @@ func TestImagesThroughLabRegistry(t *testing.T) {
 	if _, err := os.Stat("/var/lib/kprov/manifests/calico-v3.28.5.yaml"); err != nil {
 		t.Fatalf("%v: provision/lab/manifests.sh writes it", err)
 	}
-	labServer(t, "mirror.sh", "10.89.0.1:8080")
-	labServer(t, "registry.sh", "10.89.0.1:5000")
+	labtest.Server(t, "mirror.sh", "10.89.0.1:8080")
+	labtest.Server(t, "registry.sh", "10.89.0.1:5000")
 	kprov := func(args ...string) (string, error) {
 		t.Helper()
 		var out bytes.Buffer

@@ -58,7 +58,8 @@ fi
 set -eu
 name=crictl dst=/usr/local/bin/crictl url=http://10.77.0.1:8080/cri-tools/v1.30.0/crictl-v1.30.0-linux-amd64.tar.gz sum=dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd
 member=crictl version=v1.30.0
-if [ -f "$dst" ] && [ -x "$dst" ] && [ "$(timeout 10 "$dst" --version 2>/dev/null || true)" = "$name version $version" ]; then
+stamp=/var/lib/kprov/archives/crictl
+if [ -f "$dst" ] && [ -x "$dst" ] && { [ "$(cat "$stamp" 2>/dev/null)" = "$sum $version" ] || [ "$(timeout 30 "$dst" --version 2>/dev/null || true)" = "$name version $version" ]; }; then
 	echo "$name: $dst is $version"
 else
 	tmp=$(mktemp -d /usr/local/bin/.crictl.XXXXXXXX)
@@ -77,6 +78,7 @@ else
 	fi
 	chmod 0755 "$tmp/x/$member"
 	mv -f "$tmp/x/$member" "$dst"
+	mkdir -p "$(dirname "$stamp")" && echo "$sum $version" >"$stamp"
 	rm -rf "$tmp"
 	trap - EXIT HUP INT TERM
 	echo "$name: installed $dst ($version) from $url"

@@ -26,6 +26,8 @@ func (e *Env) Binary(b Binary) (string, error) {
 	switch b.Kind {
 	case "kubernetes":
 		err = e.buildKubernetes(b, tmp)
+	case "kubernetes-package":
+		err = e.buildKubernetesPackage(b, tmp)
 	case "module":
 		err = e.buildModule(b, tmp)
 	case "main":
@@ -74,16 +76,39 @@ func (e *Env) buildKubernetes(b Binary, out string) error {
 	return err
 }
 
+// buildKubernetesPackage builds b.Package, a package of the Kubernetes
+// module that build.sh does not build (agnhost), the way build.sh builds
+// commands: b.Module@b.Version required by a scratch module with
+// bootstrap/kubeadm/oracle/replaces.sh's replace directives, which pin the
+// staging modules (k8s.io/api, ...) to the release's.
+func (e *Env) buildKubernetesPackage(b Binary, out string) error {
+	script := filepath.Join(e.Root, "bootstrap/kubeadm/oracle/replaces.sh")
+	cmd := exec.Command(script, b.Version)
+	cmd.Dir, cmd.Env, cmd.Stderr = os.TempDir(), append(os.Environ(), goEnv...), e.Log
+	replaces, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", script, b.Version, err)
+	}
+	if !strings.Contains(string(replaces), "k8s.io/api => k8s.io/api ") {
+		return fmt.Errorf("%s %s printed no replace directive for k8s.io/api: check that the Go module proxy serves k8s.io/kubernetes %s", script, b.Version, b.Version)
+	}
+	return e.buildModule(b, out, string(replaces))
+}
+
 // buildModule builds b.Package of b.Module@b.Version as a dependency of a
 // scratch module (the module's own replace directives, relative to its
-// repository, then do not apply), as build-etcd.sh does.
-func (e *Env) buildModule(b Binary, out string) error {
+// repository, then do not apply), as build-etcd.sh does; extra is added to
+// the scratch module's go.mod.
+func (e *Env) buildModule(b Binary, out string, extra ...string) error {
 	mod, err := os.MkdirTemp("", "kprov-lab-build.")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(mod)
 	gomod := fmt.Sprintf("module kprov.invalid/lab-build\n\ngo 1.21\n\nrequire %s %s\n", b.Module, b.Version)
+	for _, x := range extra {
+		gomod += "\n" + x
+	}
 	tools := fmt.Sprintf("//go:build tools\n\npackage tools\n\nimport _ %q\n", b.Package)
 	if err := os.WriteFile(filepath.Join(mod, "go.mod"), []byte(gomod), 0o644); err != nil {
 		return err

@@ -64,10 +64,12 @@ type File struct {
 type Binary struct {
 	// Name is the output's file name (and so argv[0] of a plain build).
 	Name string `json:"name"`
-	// Kind is the builder: kubernetes (build.sh), module (a scratch module
-	// requiring Module@Version), main (Module@Version as the main module,
-	// its go.sum and replace directives applying), calico (the Calico
-	// monorepo as the main module, its api/ replaced) or pause (gcc -static).
+	// Kind is the builder: kubernetes (build.sh), kubernetes-package (a
+	// package of the Kubernetes module required by a scratch module with
+	// build.sh's staging replaces), module (a scratch module requiring
+	// Module@Version), main (Module@Version as the main module, its go.sum
+	// and replace directives applying), calico (the Calico monorepo as the
+	// main module, its api/ replaced) or pause (gcc -static).
 	Kind    string `json:"kind"`
 	Module  string `json:"module"`
 	Version string `json:"version"`
@@ -82,11 +84,30 @@ type Binary struct {
 }
 
 // Rootfs is a Debian root filesystem: debootstrap --variant=minbase of
-// Suite, then Packages installed, by the script whose sha256 is Script.
+// Suite, then Packages installed, by the script whose sha256 is Script;
+// then Groups and Users added (groupadd, useradd in the chroot). Empty
+// Groups and Users leave the key of a filesystem without them unchanged.
 type Rootfs struct {
 	Suite    string   `json:"suite"`
 	Packages []string `json:"packages"`
 	Script   string   `json:"script"`
+	Groups   []Group  `json:"groups,omitempty"`
+	Users    []User   `json:"users,omitempty"`
+}
+
+// Group is a group added to a root filesystem.
+type Group struct {
+	Name string `json:"name"`
+	GID  int    `json:"gid"`
+}
+
+// User is a user added to a root filesystem with its own group (GID = UID),
+// a home folder under /home and /bin/sh, as busybox's `adduser -D` adds
+// one, and member of Groups.
+type User struct {
+	Name   string   `json:"name"`
+	UID    int      `json:"uid"`
+	Groups []string `json:"groups,omitempty"`
 }
 
 // key is the cache key of v: the sha256 of format and v's JSON.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -46,7 +48,59 @@ func (e *Env) Rootfs(r Rootfs) (string, func(), error) {
 		done()
 		return "", nil, err
 	}
+	if err := e.addAccounts(dir, r); err != nil {
+		done()
+		return "", nil, err
+	}
 	return dir, done, nil
+}
+
+// accountName is what groupadd and useradd accept by default.
+var accountName = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
+
+// addAccounts adds r's groups and users to the root filesystem at dir with
+// its own groupadd and useradd (shadow's, in Debian's minbase).
+func (e *Env) addAccounts(dir string, r Rootfs) error {
+	cmds, err := accountCommands(r)
+	if err != nil {
+		return err
+	}
+	for _, c := range cmds {
+		if err := e.run(dir, []string{"LC_ALL=C"}, "chroot", append([]string{dir}, c...)...); err != nil {
+			return fmt.Errorf("add accounts to the root filesystem: %w", err)
+		}
+	}
+	return nil
+}
+
+// accountCommands are the commands that add r's groups, then its users
+// (each with its own group of its UID, then added to its groups).
+func accountCommands(r Rootfs) ([][]string, error) {
+	var cmds [][]string
+	for _, g := range r.Groups {
+		if !accountName.MatchString(g.Name) || g.GID <= 0 {
+			return nil, fmt.Errorf("group %q (gid %d): give a lowercase name and a positive gid", g.Name, g.GID)
+		}
+		cmds = append(cmds, []string{"groupadd", "--gid", strconv.Itoa(g.GID), g.Name})
+	}
+	for _, u := range r.Users {
+		if !accountName.MatchString(u.Name) || u.UID <= 0 {
+			return nil, fmt.Errorf("user %q (uid %d): give a lowercase name and a positive uid", u.Name, u.UID)
+		}
+		for _, g := range u.Groups {
+			if !accountName.MatchString(g) {
+				return nil, fmt.Errorf("user %s: group %q: give a lowercase name", u.Name, g)
+			}
+		}
+		id := strconv.Itoa(u.UID)
+		cmds = append(cmds, []string{"groupadd", "--gid", id, u.Name})
+		add := []string{"useradd", "--uid", id, "--gid", id, "--create-home", "--shell", "/bin/sh"}
+		if len(u.Groups) > 0 {
+			add = append(add, "--groups", strings.Join(u.Groups, ","))
+		}
+		cmds = append(cmds, append(add, u.Name))
+	}
+	return cmds, nil
 }
 
 // mountsUnder are the mount points at or below dir (/proc/self/mountinfo);

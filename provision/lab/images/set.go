@@ -28,7 +28,7 @@ type recipe struct {
 
 // Recipes are every image the lab can build, Kubernetes' first (they
 // unblock kubeadm init), then Calico's (the network), then the addons'
-// (MetalLB, Traefik).
+// (MetalLB, Traefik), then the e2e suite's (agnhost).
 func Recipes() []recipe {
 	return []recipe{
 		{"registry.k8s.io/kube-apiserver:" + kubeVersion, controlPlane("kube-apiserver")},
@@ -44,6 +44,7 @@ func Recipes() []recipe {
 		{"quay.io/metallb/controller:" + metallbVersion, metallbController},
 		{"quay.io/metallb/speaker:" + metallbVersion, metallbSpeaker},
 		{"docker.io/library/traefik:" + traefikVersion, traefik},
+		{agnhostRef, agnhost},
 	}
 }
 
@@ -161,12 +162,10 @@ func coredns(e *Env) (Image, error) {
 	if err != nil {
 		return Image{}, err
 	}
-	in, err := goInputs(e)
+	b, err := corednsBin(e)
 	if err != nil {
 		return Image{}, err
 	}
-	b := &Binary{Name: "coredns", Kind: "module", Module: "github.com/coredns/coredns", Version: corednsVersion,
-		Package: "github.com/coredns/coredns", Flags: "-s -w -X github.com/coredns/coredns/coremain.GitCommit=" + corednsCommit, Inputs: in}
 	f := exe("coredns", b)
 	f.Xattrs = map[string][]byte{"security.capability": fileCaps(capNetBindService)}
 	return Image{
@@ -174,6 +173,16 @@ func coredns(e *Env) (Image, error) {
 		Config: Config{Entrypoint: []string{"/coredns"}, User: "65532:65532", Env: []string{pathEnv},
 			Ports: []string{"53/tcp", "53/udp"}},
 	}, nil
+}
+
+// corednsBin is CoreDNS at kubeadm's tag, built as its Makefile builds it.
+func corednsBin(e *Env) (*Binary, error) {
+	in, err := goInputs(e)
+	if err != nil {
+		return nil, err
+	}
+	return &Binary{Name: "coredns", Kind: "module", Module: "github.com/coredns/coredns", Version: corednsVersion,
+		Package: "github.com/coredns/coredns", Flags: "-s -w -X github.com/coredns/coredns/coremain.GitCommit=" + corednsCommit, Inputs: in}, nil
 }
 
 // exe is an executable built from b at p.

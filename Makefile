@@ -47,7 +47,7 @@ oracles:
 # then a bounded fuzzing run (FUZZTIME each; longer locally: make fuzz
 # FUZZTIME=10m).
 test: deps oracles lab-mirror-build lab-images
-	$(GO) test -count=1 -timeout 45m ./...
+	$(GO) test -count=1 -timeout 85m ./...
 	$(MAKE) fuzz
 
 FUZZTIME ?= 20s

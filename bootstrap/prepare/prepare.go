@@ -127,15 +127,23 @@ func files(ctx context.Context, h remote.Host, p nodeprep.Plan, r *Result) error
 	return nil
 }
 
-// modules loads the planned modules that are not loaded yet.
+// modules loads the planned modules that are not loaded yet, looking at
+// all of them in one command.
 func modules(ctx context.Context, h remote.Host, p nodeprep.Plan, r *Result) error {
+	if len(p.Modules) == 0 {
+		return nil
+	}
+	quoted := make([]string, len(p.Modules))
+	for i, m := range p.Modules {
+		quoted[i] = remote.Quote(m)
+	}
+	out, err := h.Run(ctx, "for m in "+strings.Join(quoted, " ")+"; do [ -d \"/sys/module/$m\" ] || echo \"$m\"; done")
+	if err != nil {
+		return err
+	}
 	var missing []string
-	for _, m := range p.Modules {
-		out, err := h.Run(ctx, "test -d /sys/module/"+remote.Quote(m)+" && echo loaded || true")
-		if err != nil {
-			return err
-		}
-		if strings.TrimSpace(out) != "loaded" {
+	for _, m := range strings.Split(out, "\n") {
+		if m != "" {
 			missing = append(missing, remote.Quote(m))
 		}
 	}
@@ -149,14 +157,23 @@ func modules(ctx context.Context, h remote.Host, p nodeprep.Plan, r *Result) err
 	return nil
 }
 
-// sysctls applies the planned settings whose live value differs.
+// sysctls applies the planned settings whose live value differs, reading
+// them all in one command.
 func sysctls(ctx context.Context, h remote.Host, p nodeprep.Plan, r *Result) error {
+	if len(p.Sysctls) == 0 {
+		return nil
+	}
+	cmd := ""
 	for _, s := range p.Sysctls {
-		out, err := h.Run(ctx, "sysctl -n "+remote.Quote(s.Key))
-		if err != nil {
-			return err
-		}
-		if strings.TrimSpace(out) == s.Value {
+		cmd += "sysctl -n " + remote.Quote(s.Key) + "; "
+	}
+	out, err := h.Run(ctx, cmd)
+	if err != nil {
+		return err
+	}
+	have := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	for i, s := range p.Sysctls {
+		if i < len(have) && strings.TrimSpace(have[i]) == s.Value {
 			continue
 		}
 		if _, err := h.Run(ctx, "sysctl -q -w "+remote.Quote(s.Key+"="+s.Value)); err != nil {
@@ -167,7 +184,6 @@ func sysctls(ctx context.Context, h remote.Host, p nodeprep.Plan, r *Result) err
 	return nil
 }
 
-// swapOff turns swap off now and comments it out of fstab.
 // resolvConf makes sure /etc/resolv.conf exists: the kubelet builds every
 // pod's DNS from it and starts no pod without it (images made for
 // networks without DNS may lack it). An empty file means no upstream
@@ -183,6 +199,7 @@ func resolvConf(ctx context.Context, h remote.Host, _ nodeprep.Plan, r *Result) 
 	return nil
 }
 
+// swapOff turns swap off now and comments it out of fstab.
 func swapOff(ctx context.Context, h remote.Host, p nodeprep.Plan, r *Result) error {
 	if !p.SwapOff {
 		return nil

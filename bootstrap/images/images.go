@@ -67,3 +67,26 @@ func refDigest(ref string) string {
 	}
 	return ""
 }
+
+// controlPlaneOnly are the kubeadm images only control planes run (static
+// pods).
+var controlPlaneOnly = []string{"/kube-apiserver:", "/kube-controller-manager:", "/kube-scheduler:", "/etcd:"}
+
+// ForNode is the part of imgs a node pulls: workers leave out the
+// control plane's static pod images.
+func ForNode(imgs []Image, controlPlane bool) []Image {
+	if controlPlane {
+		return imgs
+	}
+	var out []Image
+	for _, img := range imgs {
+		skip := false
+		for _, s := range controlPlaneOnly {
+			skip = skip || (img.Source == SourceKubeadm && strings.Contains(img.Ref, s))
+		}
+		if !skip {
+			out = append(out, img)
+		}
+	}
+	return out
+}

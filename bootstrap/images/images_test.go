@@ -276,3 +276,28 @@ func TestAddonsUpstream(t *testing.T) {
 		}
 	}
 }
+
+func TestForNode(t *testing.T) {
+	imgs := []Image{
+		{Ref: "registry.k8s.io/kube-apiserver:v1.30.14", Source: SourceKubeadm},
+		{Ref: "registry.k8s.io/kube-controller-manager:v1.30.14", Source: SourceKubeadm},
+		{Ref: "registry.k8s.io/kube-scheduler:v1.30.14", Source: SourceKubeadm},
+		{Ref: "registry.k8s.io/kube-proxy:v1.30.14", Source: SourceKubeadm},
+		{Ref: "registry.k8s.io/pause:3.9", Source: SourceKubeadm},
+		{Ref: "registry.k8s.io/etcd:3.5.15-0", Source: SourceKubeadm},
+		{Ref: "registry.k8s.io/coredns/coredns:v1.11.3", Source: SourceKubeadm},
+		{Ref: "docker.io/calico/node:v3.28.5", Source: "addons/calico"},
+		{Ref: "docker.io/example/etcd:1", Source: "addons/ingress"},
+	}
+	if got := ForNode(imgs, true); len(got) != len(imgs) {
+		t.Errorf("a control plane pulls %d of %d images", len(got), len(imgs))
+	}
+	var refs []string
+	for _, img := range ForNode(imgs, false) {
+		refs = append(refs, img.Ref)
+	}
+	want := "registry.k8s.io/kube-proxy:v1.30.14 registry.k8s.io/pause:3.9 registry.k8s.io/coredns/coredns:v1.11.3 docker.io/calico/node:v3.28.5 docker.io/example/etcd:1"
+	if strings.Join(refs, " ") != want {
+		t.Errorf("a worker pulls %v\nwant %s", refs, want)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/kprov/kprov/bootstrap/prepull"
 	"github.com/kprov/kprov/bootstrap/registry"
 	"github.com/kprov/kprov/bootstrap/remote"
+	"github.com/kprov/kprov/provision/spec"
 )
 
 // images pulls every image the cluster runs on every node, through the
@@ -42,7 +43,9 @@ func (b *bootstrapper) images(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		r, err := prepull.Node(ctx, n, imgs, hosts)
+		// Workers leave out the control plane's static pod images.
+		cp := b.planned(n.Name()).Role == spec.RoleControlPlane
+		r, err := prepull.Node(ctx, n, images.ForNode(imgs, cp), hosts)
 		if len(r.Pulled) > 0 {
 			b.changed(len(r.Pulled), "%s: pulled %s", n.Name(), plural(len(r.Pulled), "image"))
 		}

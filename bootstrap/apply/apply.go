@@ -232,8 +232,13 @@ func (c *Client) poll(ctx context.Context, step, object, hint string, check func
 	status := "not seen yet"
 	for {
 		done, s, err := check(ctx)
-		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
-			return &ObjectError{Step: step, Object: object, Err: err}
+		switch {
+		case err != nil && errors.Is(err, context.Canceled):
+			return err
+		case err != nil && !errors.Is(err, context.DeadlineExceeded):
+			// The API server restarts now and then on a loaded control
+			// plane: keep waiting, and say so if it never comes back.
+			s = "last read failed: " + err.Error()
 		}
 		if s != "" {
 			status = s

@@ -281,3 +281,24 @@ func TestCalicoNodeHasThePatchedTemplate(t *testing.T) {
 		t.Errorf("the image has %d %s, want 1", n, birdIPAMTemplate)
 	}
 }
+
+// Module zips keep no modes: scripts still come out executable.
+func TestHostFileModes(t *testing.T) {
+	dir := t.TempDir()
+	for name, tc := range map[string]struct {
+		data string
+		mode int64
+	}{
+		"run":       {"#!/bin/sh\nexec bird\n", 0o755},
+		"bird.conf": {"router id 1.2.3.4;\n", 0o644},
+	} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(tc.data), 0o444); err != nil {
+			t.Fatal(err)
+		}
+		f, err := hostFile(p, "etc/"+name)
+		if err != nil || f.Mode != tc.mode {
+			t.Errorf("%s: mode %o %v, want %o", name, f.Mode, err, tc.mode)
+		}
+	}
+}

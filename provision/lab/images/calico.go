@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io/fs"
 	"os"
@@ -210,8 +211,8 @@ func calicoTree(e *Env, from, to string) ([]File, error) {
 	return files, nil
 }
 
-// hostFile is the regular file at p as to: 0755 if it is executable, else
-// 0644 (the module cache makes every file read-only).
+// hostFile is the regular file at p as to: 0755 if it is executable or a
+// script, else 0644 (the module cache makes every file read-only).
 func hostFile(p, to string) (File, error) {
 	b, err := os.ReadFile(p)
 	if err != nil {
@@ -221,8 +222,11 @@ func hostFile(p, to string) (File, error) {
 	if err != nil {
 		return File{}, err
 	}
+	// Module zips keep no file modes: a script (#!) is executable, as it is
+	// in the upstream repository (calico-node's start_runit, the runit
+	// services' run files, rc.local).
 	mode := int64(0o644)
-	if info.Mode().Perm()&0o111 != 0 {
+	if info.Mode().Perm()&0o111 != 0 || bytes.HasPrefix(b, []byte("#!")) {
 		mode = 0o755
 	}
 	return File{Path: to, Kind: Regular, Mode: mode, Data: b}, nil

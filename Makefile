@@ -10,7 +10,7 @@ ORACLES := v1.21.14 v1.30.14 v1.37.2
 APISERVERS := v1.21.14 v1.37.2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build demo test test-short bench update lint deps oracles clean fuzz
+.PHONY: all build demo test test-short bench update lint deps oracles clean fuzz e2e
 .PHONY: lab lab-deps lab-image lab-daemons lab-mirror lab-mirror-build lab-manifests lab-images lab-registry lab-status lab-down
 
 all: build
@@ -49,6 +49,11 @@ oracles:
 test: deps oracles lab-mirror-build lab-images
 	$(GO) test -count=1 -timeout 85m ./...
 	$(MAKE) fuzz
+
+# The end-to-end test of the lab's stack (provision/lab/e2e): a whole kprov
+# up on three VMs, checked with real traffic; 30-40 minutes.
+e2e: deps oracles lab-mirror-build lab-manifests lab-images
+	KPROV_E2E=1 $(GO) test -count=1 -timeout 80m -v ./provision/lab/e2e/
 
 FUZZTIME ?= 20s
 FUZZ = $(GO) test -run '^$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s

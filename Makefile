@@ -33,7 +33,7 @@ deps:
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 		libvirt-clients libxml2-utils cloud-init openssl openssh-client openssh-server sudo util-linux diffutils \
 		genisoimage xorriso libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils \
-		dnsmasq-base iproute2 iptables debootstrap extlinux syslinux-common e2fsprogs fdisk containerd bird >/dev/null
+		dnsmasq-base iproute2 iptables debootstrap extlinux syslinux-common e2fsprogs fdisk containerd bird busybox iputils-ping >/dev/null
 
 # Real kubeadm, kube-apiserver and etcd binaries built from the Go module
 # proxy, cached in ~/.cache/kprov.

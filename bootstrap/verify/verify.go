@@ -17,6 +17,9 @@ type Check struct {
 	Name   string
 	OK     bool
 	Detail string // what was found; on failure what was wanted too
+	// Skipped says the check could not run (Detail says why): not a
+	// pass, not a failure.
+	Skipped bool
 }
 
 func pass(name, format string, args ...any) Check {
@@ -25,6 +28,11 @@ func pass(name, format string, args ...any) Check {
 
 func fail(name, format string, args ...any) Check {
 	return Check{Name: name, Detail: fmt.Sprintf(format, args...)}
+}
+
+// Skip is a check that could not run, saying why.
+func Skip(name, format string, args ...any) Check {
+	return Check{Name: name, Skipped: true, Detail: fmt.Sprintf(format, args...)}
 }
 
 // expect compares got with want.
@@ -64,12 +72,16 @@ func Expect(c *spec.Cluster) Expected {
 	}
 }
 
-// Print writes one line per check and returns how many failed.
+// Print writes one line per check and returns how many failed (a
+// skipped check is marked skip and counts as neither).
 func Print(w io.Writer, checks []Check) int {
 	failed := 0
 	for _, c := range checks {
 		mark := "ok  "
-		if !c.OK {
+		switch {
+		case c.Skipped:
+			mark = "skip"
+		case !c.OK:
 			mark = "FAIL"
 			failed++
 		}

@@ -88,7 +88,7 @@ func calicoCNI(e *Env) (Image, error) {
 		}
 		files = append(files, exe("opt/cni/bin/"+b.name, bin))
 	}
-	files = append(files, File{Path: "opt/cni/bin/calico-ipam", Kind: Hardlink, Target: "opt/cni/bin/calico"})
+	files = append(files, File{Path: "opt/cni/bin/calico-ipam", Kind: Hardlink, Target: "opt/cni/bin/calico", Mode: 0o755})
 	lic, err := calicoFile(e, "LICENSE.md", "licenses/LICENSE")
 	if err != nil {
 		return Image{}, err

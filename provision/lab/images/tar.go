@@ -49,7 +49,14 @@ func writeFiles(tw *tar.Writer, files []File, binPath func(Binary) (string, erro
 	}
 	sort.Strings(paths)
 	for _, p := range paths {
-		if err := writeFile(tw, byPath[p], binPath); err != nil {
+		f := byPath[p]
+		// A hard link's header carries its target's mode and owner:
+		// containerd applies them to the shared inode (mode 0 made
+		// calico-ipam and calico unexecutable).
+		if t, ok := byPath[f.Target]; ok && f.Kind == Hardlink {
+			f.Mode, f.UID, f.GID = t.Mode, t.UID, t.GID
+		}
+		if err := writeFile(tw, f, binPath); err != nil {
 			return fmt.Errorf("%s: %w", p, err)
 		}
 	}

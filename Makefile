@@ -34,6 +34,8 @@ deps:
 		libvirt-clients libxml2-utils cloud-init openssl openssh-client openssh-server sudo util-linux diffutils \
 		genisoimage xorriso libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils \
 		dnsmasq-base iproute2 iptables debootstrap extlinux syslinux-common e2fsprogs fdisk containerd bird busybox iputils-ping >/dev/null
+	@# bird is here for its parser (bird -p); its own daemon is not wanted.
+	-@$(SUDO) systemctl disable --now bird.service bird6.service >/dev/null 2>&1
 
 # Real kubeadm, kube-apiserver and etcd binaries built from the Go module
 # proxy, cached in ~/.cache/kprov.
@@ -53,6 +55,7 @@ test: deps oracles lab-mirror-build lab-images
 # The end-to-end test of the lab's stack (provision/lab/e2e): a whole kprov
 # up on three VMs, checked with real traffic; 30-40 minutes.
 e2e: deps oracles lab-mirror-build lab-manifests lab-images
+	$(SUDO) env PATH="$$PATH" $(REGISTRY) build provision/lab/e2e/images.json
 	KPROV_E2E=1 $(GO) test -count=1 -timeout 80m -v ./provision/lab/e2e/
 
 FUZZTIME ?= 20s

@@ -163,7 +163,8 @@ func (b *bootstrapper) etcdDisk(ctx context.Context) error {
 		}
 		e := &prepare.EtcdDiskError{Node: n.Name(), P99: p99}
 		if policy == "warn" {
-			b.logf("warning: %v", e)
+			b.logf("warning: node %s: fdatasync p99 on %s is %s, over etcd's %s; going on (etcd { disk_check = \"warn\" })",
+				n.Name(), prepare.EtcdDir, p99.Round(time.Microsecond), prepare.EtcdLimit)
 			return nil
 		}
 		return e

@@ -24,12 +24,21 @@ func (c *Client) rollouts(ctx context.Context, step string, objs []addons.Object
 		if err != nil {
 			return &ObjectError{Step: step, Object: addons.Ref(o), Err: err}
 		}
+		polls, why := 0, ""
 		err = c.poll(ctx, step, addons.Ref(o), rolloutHint, func(ctx context.Context) (bool, string, error) {
 			got, err := r.Get(ctx, o.GetName(), metav1.GetOptions{})
 			if err != nil {
 				return false, "", err
 			}
 			done, status := RolledOut(got)
+			// Why its pods are not ready, looked up now and then, ends
+			// up in the timeout's message.
+			if polls++; !done && polls%10 == 1 {
+				why = c.podReasons(ctx, got)
+			}
+			if !done && why != "" {
+				status += "; " + why
+			}
 			return done, status, nil
 		})
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -60,8 +61,13 @@ func (c *Client) Step(ctx context.Context, s addons.Step) (Result, error) {
 		}
 	}
 	var res Result
-	for _, group := range [][]addons.Object{first, crds} {
-		r, err := c.objects(ctx, s.Name, group)
+	// CRDs do not depend on each other: apply them side by side, as a
+	// slow API server takes seconds for each (Calico has 20).
+	for _, g := range []struct {
+		objs []addons.Object
+		n    int
+	}{{first, 1}, {crds, crdParallel}} {
+		r, err := c.objects(ctx, s.Name, g.objs, g.n)
 		res.add(r)
 		if err != nil {
 			return res, err
@@ -73,7 +79,7 @@ func (c *Client) Step(ctx context.Context, s addons.Step) (Result, error) {
 		}
 		c.Mapper.Reset()
 	}
-	r, err := c.objects(ctx, s.Name, rest)
+	r, err := c.objects(ctx, s.Name, rest, 1)
 	res.add(r)
 	if err != nil {
 		return res, err
@@ -81,20 +87,56 @@ func (c *Client) Step(ctx context.Context, s addons.Step) (Result, error) {
 	return res, c.rollouts(ctx, s.Name, rest)
 }
 
-func (c *Client) objects(ctx context.Context, step string, objs []addons.Object) (Result, error) {
+// crdParallel is how many CRDs are applied at once.
+const crdParallel = 8
+
+// objects applies objs, n at a time (1: in order, stopping at the first
+// error); the result lists them in objs' order either way.
+func (c *Client) objects(ctx context.Context, step string, objs []addons.Object, n int) (Result, error) {
+	type out struct {
+		before, after string
+		err           error
+		done          bool
+	}
+	outs := make([]out, len(objs))
+	if n <= 1 {
+		for i, o := range objs {
+			b, a, err := c.one(ctx, o)
+			outs[i] = out{b, a, err, true}
+			if err != nil {
+				break
+			}
+		}
+	} else {
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, n)
+		for i, o := range objs {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				b, a, err := c.one(ctx, o)
+				outs[i] = out{b, a, err, true}
+			}()
+		}
+		wg.Wait()
+	}
 	var res Result
-	for _, o := range objs {
-		before, after, err := c.one(ctx, o)
-		if err != nil {
-			return res, &ObjectError{Step: step, Object: addons.Ref(o), Err: err}
+	for i, o := range outs {
+		if !o.done {
+			break
+		}
+		if o.err != nil {
+			return res, &ObjectError{Step: step, Object: addons.Ref(objs[i]), Err: o.err}
 		}
 		switch {
-		case before == "":
+		case o.before == "":
 			res.Created++
-			res.Touched = append(res.Touched, "created "+addons.Ref(o))
-		case before != after:
+			res.Touched = append(res.Touched, "created "+addons.Ref(objs[i]))
+		case o.before != o.after:
 			res.Changed++
-			res.Touched = append(res.Touched, "changed "+addons.Ref(o))
+			res.Touched = append(res.Touched, "changed "+addons.Ref(objs[i]))
 		default:
 			res.Unchanged++
 		}

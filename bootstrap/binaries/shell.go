@@ -148,18 +148,23 @@ func Units() ([]File, error) {
 
 // CrictlConfig is crictl's configuration file: containerd's socket, the
 // one kubeadm is given, for both runtime and images, so crictl needs no
-// flags and does not probe deprecated sockets.
+// flags and does not probe deprecated sockets; and a timeout of a minute
+// instead of crictl's 2 s, which a busy node's containerd overruns.
 const CrictlConfig = "/etc/crictl.yaml"
 
 // ContainerdSocket is the CRI endpoint of every kprov node.
 const ContainerdSocket = "unix:///run/containerd/containerd.sock"
+
+// crictlTimeout is crictl's timeout for each CRI call, in seconds.
+const crictlTimeout = 60
 
 // CrictlFile is CrictlConfig's content.
 func CrictlFile() (File, error) {
 	content, err := yaml.Marshal(struct {
 		RuntimeEndpoint string `json:"runtime-endpoint"`
 		ImageEndpoint   string `json:"image-endpoint"`
-	}{ContainerdSocket, ContainerdSocket})
+		Timeout         int    `json:"timeout"`
+	}{ContainerdSocket, ContainerdSocket, crictlTimeout})
 	if err != nil {
 		return File{}, err
 	}

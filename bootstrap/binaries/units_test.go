@@ -33,7 +33,8 @@ func TestUnitsGolden(t *testing.T) {
 }
 
 // TestCrictlFileGolden: /etc/crictl.yaml points crictl at the socket
-// kubeadm is given, for runtime and images.
+// kubeadm is given, for runtime and images, with a timeout a busy node
+// meets.
 func TestCrictlFileGolden(t *testing.T) {
 	f, err := CrictlFile()
 	if err != nil {
@@ -45,7 +46,7 @@ func TestCrictlFileGolden(t *testing.T) {
 	if ContainerdSocket != kubeadm.CRISocket {
 		t.Errorf("crictl uses %s, kubeadm %s", ContainerdSocket, kubeadm.CRISocket)
 	}
-	want := "image-endpoint: " + kubeadm.CRISocket + "\nruntime-endpoint: " + kubeadm.CRISocket + "\n"
+	want := "image-endpoint: " + kubeadm.CRISocket + "\nruntime-endpoint: " + kubeadm.CRISocket + "\ntimeout: 60\n"
 	if string(f.Content) != want {
 		t.Errorf("crictl.yaml:\n%s\nwant:\n%s", f.Content, want)
 	}

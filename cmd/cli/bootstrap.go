@@ -234,6 +234,10 @@ func (b *bootstrapper) kubeconfig(ctx context.Context) error {
 
 // join joins the other control planes one at a time (etcd grows one
 // member at a time), then every worker at once.
+// joinTries is how often a worker's join is tried when the API server is
+// too busy to answer it.
+const joinTries = 3
+
 func (b *bootstrapper) join(ctx context.Context) error {
 	cp, err := b.first()
 	if err != nil {
@@ -262,6 +266,19 @@ func (b *bootstrapper) join(ctx context.Context) error {
 			b.changed(1, "%s: kubeadm reset -f: undid an unfinished kubeadm join", n.Name())
 		}
 		did, err := kubeadmrun.Join(ctx, n, cfgs[n.Name()])
+		// A worker's join that failed on a busy API server (seen under
+		// emulation) is undone and tried again, twice at most.
+		for try := 2; err != nil && pn.Role != spec.RoleControlPlane && try <= joinTries; try++ {
+			slow, sign := kubeadmrun.Slow(err)
+			if !slow {
+				break
+			}
+			b.changed(1, "%s: kubeadm join failed on a busy API server (%s): reset, then try %d of %d", n.Name(), sign, try, joinTries)
+			if ferr := kubeadmrun.Forget(ctx, n, cp, n.Name()); ferr != nil {
+				return fmt.Errorf("%w\n(and undoing it for another try failed: %v)", err, ferr)
+			}
+			did, err = kubeadmrun.Join(ctx, n, cfgs[n.Name()])
+		}
 		if did {
 			b.changed(1, "%s: joined as %s", n.Name(), pn.Role)
 		}

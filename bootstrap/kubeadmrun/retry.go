@@ -1,0 +1,58 @@
+package kubeadmrun
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/kprov/kprov/bootstrap/remote"
+)
+
+// slowSigns are what kubeadm prints when a request to the API server ran
+// out of time or found it restarting: the control plane was too busy, not
+// the node or the configuration wrong.
+var slowSigns = []string{
+	"Client.Timeout exceeded",
+	"context deadline exceeded",
+	"TLS handshake timeout",
+	"connection refused",
+	"http2: client connection lost",
+	"etcdserver: request timed out",
+	"the server was unable to return a response in the time allotted",
+}
+
+// Slow says err is a kubeadm run that failed on a busy API server (one of
+// slowSigns in the last output line that starts with "error"), so a second
+// try after `kubeadm reset -f` may well succeed.
+func Slow(err error) (bool, string) {
+	var re *remote.RunError
+	if !errors.As(err, &re) || !strings.HasPrefix(re.Command, "kubeadm ") {
+		return false, ""
+	}
+	lines := strings.Split(strings.TrimSpace(re.Output), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		l := strings.TrimSpace(lines[i])
+		if !strings.HasPrefix(l, "error") {
+			continue // kubeadm's last line is its stack trace advice
+		}
+		for _, s := range slowSigns {
+			if strings.Contains(l, s) {
+				return true, s
+			}
+		}
+		return false, ""
+	}
+	return false, ""
+}
+
+// Forget undoes a worker's failed join so that it can join again: kubeadm
+// reset on the node, and its Node object deleted through cp (kubeadm join
+// refuses a name that a Ready Node already has).
+func Forget(ctx context.Context, node, cp remote.Host, name string) error {
+	if _, err := node.Run(ctx, "kubeadm reset -f"); err != nil {
+		return fmt.Errorf("undo the failed kubeadm join: %w", err)
+	}
+	_, err := cp.Run(ctx, "kubectl --kubeconfig "+AdminConf+" delete node --ignore-not-found --wait=false "+remote.Quote(name))
+	return err
+}

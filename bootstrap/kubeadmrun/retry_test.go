@@ -1,0 +1,35 @@
+package kubeadmrun
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/kprov/kprov/bootstrap/remote"
+)
+
+func TestSlow(t *testing.T) {
+	// The lab's worker-1 join (kubeadm 1.30.14 on a busy emulated
+	// control plane), and failures a retry cannot mend.
+	crisocket := "[kubelet-start] Waiting for the kubelet to perform the TLS Bootstrap\n" +
+		`error execution phase kubelet-start: error uploading crisocket: error patching Node "worker-1": Patch "https://10.77.0.67:6443/api/v1/nodes/worker-1?timeout=10s": context deadline exceeded (Client.Timeout exceeded while awaiting headers)` +
+		"\nTo see the stack trace of this error execute with --v=5 or higher"
+	cases := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"crisocket timeout", &remote.RunError{Node: "worker-1", Command: "kubeadm join --config /etc/kprov/kubeadm-join.yaml", ExitCode: 1, Output: crisocket}, true},
+		{"wrapped", fmt.Errorf("join: %w", &remote.RunError{Command: "kubeadm join --config x", Output: "error execution phase preflight: couldn't validate the identity of the API Server: Get \"https://10.0.0.1:6443/api/v1/namespaces/kube-public/configmaps/cluster-info?timeout=10s\": net/http: TLS handshake timeout"}), true},
+		{"preflight port", &remote.RunError{Command: "kubeadm join --config x", Output: "[preflight] Running pre-flight checks\nerror execution phase preflight: [preflight] Some fatal errors occurred:\n\t[ERROR Port-10250]: Port 10250 is in use"}, false},
+		// A timeout seen earlier but not in the error line: not this.
+		{"earlier timeout", &remote.RunError{Command: "kubeadm join --config x", Output: "W1130 context deadline exceeded\nerror execution phase kubelet-start: a Node with name \"w\" and status \"Ready\" already exists in the cluster"}, false},
+		{"not kubeadm", &remote.RunError{Command: "systemctl start kubelet", Output: "error: connection refused"}, false},
+		{"not a run", errors.New("context deadline exceeded"), false},
+	}
+	for _, c := range cases {
+		if got, _ := Slow(c.err); got != c.want {
+			t.Errorf("%s: Slow = %v, want %v", c.name, got, c.want)
+		}
+	}
+}

@@ -11,20 +11,26 @@ import (
 
 // slowSigns are what kubeadm prints when a request to the API server ran
 // out of time or found it restarting: the control plane was too busy, not
-// the node or the configuration wrong.
-var slowSigns = []string{
-	"Client.Timeout exceeded",
-	"context deadline exceeded",
-	"TLS handshake timeout",
-	"connection refused",
-	"http2: client connection lost",
-	"etcdserver: request timed out",
-	"the server was unable to return a response in the time allotted",
-}
+// the node or the configuration wrong. The client's own signs count only
+// on a request to the API server (an https URL): the kubelet's health
+// check (http://127.0.0.1:10248) failing the same way is the node's fault.
+var (
+	clientSigns = []string{
+		"Client.Timeout exceeded",
+		"context deadline exceeded",
+		"TLS handshake timeout",
+		"connection refused",
+		"http2: client connection lost",
+	}
+	serverSigns = []string{
+		"etcdserver: request timed out",
+		"the server was unable to return a response in the time allotted",
+	}
+)
 
-// Slow says err is a kubeadm run that failed on a busy API server (one of
-// slowSigns in the last output line that starts with "error"), so a second
-// try after `kubeadm reset -f` may well succeed.
+// Slow says err is a kubeadm run that failed on a busy API server (its
+// last output line that starts with "error" shows one of the signs), so
+// a second try after `kubeadm reset -f` may well succeed.
 func Slow(err error) (bool, string) {
 	var re *remote.RunError
 	if !errors.As(err, &re) || !strings.HasPrefix(re.Command, "kubeadm ") {
@@ -36,8 +42,13 @@ func Slow(err error) (bool, string) {
 		if !strings.HasPrefix(l, "error") {
 			continue // kubeadm's last line is its stack trace advice
 		}
-		for _, s := range slowSigns {
+		for _, s := range serverSigns {
 			if strings.Contains(l, s) {
+				return true, s
+			}
+		}
+		for _, s := range clientSigns {
+			if strings.Contains(l, s) && strings.Contains(l, `"https://`) {
 				return true, s
 			}
 		}

@@ -24,6 +24,8 @@ func TestSlow(t *testing.T) {
 		{"preflight port", &remote.RunError{Command: "kubeadm join --config x", Output: "[preflight] Running pre-flight checks\nerror execution phase preflight: [preflight] Some fatal errors occurred:\n\t[ERROR Port-10250]: Port 10250 is in use"}, false},
 		// A timeout seen earlier but not in the error line: not this.
 		{"earlier timeout", &remote.RunError{Command: "kubeadm join --config x", Output: "W1130 context deadline exceeded\nerror execution phase kubelet-start: a Node with name \"w\" and status \"Ready\" already exists in the cluster"}, false},
+		{"kubelet unhealthy", &remote.RunError{Command: "kubeadm join --config x", Output: `error execution phase kubelet-start: The HTTP call equal to 'curl -sSL http://localhost:10248/healthz' failed with error: Get "http://localhost:10248/healthz": dial tcp [::1]:10248: connect: connection refused.`}, false},
+		{"etcd slow", &remote.RunError{Command: "kubeadm join --config x", Output: "error execution phase control-plane-join/etcd: etcdserver: request timed out"}, true},
 		{"not kubeadm", &remote.RunError{Command: "systemctl start kubelet", Output: "error: connection refused"}, false},
 		{"not a run", errors.New("context deadline exceeded"), false},
 	}

@@ -113,8 +113,10 @@ func EnsureToken(ctx context.Context, h remote.Host, token string) (bool, error)
 	if !ok {
 		return false, fmt.Errorf("bootstrap token in the state folder is malformed")
 	}
-	// The text table's first column is the token, in every kubeadm release.
-	out, err := h.Run(ctx, "kubeadm token list --kubeconfig "+AdminConf+" 2>/dev/null || true")
+	// The text table's first column is the token, in every kubeadm
+	// release. A list that fails is an error: the API server is not
+	// answering, and creating a token would fail the same way.
+	out, err := h.Run(ctx, "kubeadm token list --kubeconfig "+AdminConf)
 	if err != nil {
 		return false, err
 	}

@@ -179,6 +179,12 @@ mkdir -p "$rootfs/boot/extlinux"
 # driver then aborts and resets the controller, which QEMU 7.2 did not
 # survive in CI (every later read timed out and the root file system never
 # mounted). Wait up to 10 minutes instead.
+# tsc=reliable: QEMU's TCG gives no invariant-TSC flag, so the kernel
+# marks the TSC unstable and keeps time with the HPET, whose every read
+# is an emulated MMIO access under QEMU's global lock and a system call
+# (no vDSO): Go programs read the clock constantly, and a control plane
+# spent 40% of its CPU in the kernel and lost its API server. TCG's TSC
+# follows the host clock on every vCPU, so trusting it is sound here.
 cat >"$rootfs/boot/extlinux/extlinux.conf" <<EOF
 DEFAULT linux
 TIMEOUT 0
@@ -186,7 +192,7 @@ PROMPT 0
 LABEL linux
   KERNEL /boot/vmlinuz-$kver
   INITRD /boot/initrd.img-$kver
-  APPEND root=LABEL=root ro console=tty0 console=ttyS0,115200 nvme_core.io_timeout=600
+  APPEND root=LABEL=root ro console=tty0 console=ttyS0,115200 nvme_core.io_timeout=600 tsc=reliable
 EOF
 # Leave the chroot clean: no host resolver, no policy, no apt caches.
 in_root apt-get clean

@@ -79,16 +79,16 @@ cluster "lab" {
     # kubeadm binaries do not need this.
     ignore_preflight_errors = ["HTTPProxyCIDR"]
     # Under software emulation on a busy host the API server can take more
-    # than the default 10 s to renew a lease: the controller manager and
-    # the scheduler then restart ("leaderelection lost") and, until they
-    # are back, no kubelet certificate is signed and no join finishes.
+    # than a minute to renew a lease: the controller manager and the
+    # scheduler then exit ("leaderelection lost") and, until they are
+    # back, no kubelet certificate is signed and no join finishes. With one
+    # control plane there is no one to elect: turn the election off (add
+    # control planes only after removing these two lines).
     controller_manager_extra_args = {
-      "leader-elect-lease-duration" = "60s"
-      "leader-elect-renew-deadline" = "40s"
+      "leader-elect" = "false"
     }
     scheduler_extra_args = {
-      "leader-elect-lease-duration" = "60s"
-      "leader-elect-renew-deadline" = "40s"
+      "leader-elect" = "false"
     }
   }
 

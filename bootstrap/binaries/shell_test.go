@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/kprov/kprov/bootstrap/remote"
 
@@ -106,6 +107,9 @@ func TestInstallRuns(t *testing.T) {
 	}))
 	defer srv.Close()
 	dir := t.TempDir()
+	saved := BinaryStamps
+	BinaryStamps = t.TempDir()
+	t.Cleanup(func() { BinaryStamps = saved })
 	dst := filepath.Join(dir, "kubeadm")
 	run := func(url, sum string) (string, error) {
 		t.Helper()
@@ -137,6 +141,31 @@ func TestInstallRuns(t *testing.T) {
 	n := gets.Load()
 	if out, err := run(hostileURL, sum); err != nil || !strings.Contains(out, "has sha256") || gets.Load() != n {
 		t.Errorf("second install downloaded again or failed: %v\n%s", err, out)
+	}
+	// The stamp spares the hash, but never hides a changed file: one
+	// rewritten in place (same size, new content) is downloaded again.
+	if st, err := os.ReadFile(filepath.Join(BinaryStamps, "kubeadm")); err != nil || !strings.HasPrefix(string(st), sum+" ") {
+		t.Errorf("stamp after install: %q %v", st, err)
+	}
+	tampered := []byte(strings.Replace(string(content), "fake", "evil", 1))
+	if err := os.WriteFile(dst, tampered, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().Add(time.Minute)
+	os.Chtimes(dst, later, later)
+	if out, err := run(hostileURL, sum); err != nil || !strings.Contains(out, "installed") || gets.Load() != n+1 {
+		t.Errorf("a changed file was taken for installed: %v\n%s", err, out)
+	}
+	if got, _ := os.ReadFile(dst); string(got) != string(content) {
+		t.Error("the changed file was not replaced")
+	}
+	// A lost stamp costs one hash, and is written again.
+	os.Remove(filepath.Join(BinaryStamps, "kubeadm"))
+	if out, err := run(hostileURL, sum); err != nil || !strings.Contains(out, "has sha256") || gets.Load() != n+1 {
+		t.Errorf("without a stamp: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(BinaryStamps, "kubeadm")); err != nil {
+		t.Errorf("stamp not written again: %v", err)
 	}
 
 	// A wrong sum: the download is refused and the installed file stays.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/kprov/kprov/bootstrap/remote"
 )
@@ -29,8 +30,8 @@ var (
 )
 
 // Slow says err is a kubeadm run that failed on a busy API server (its
-// last output line that starts with "error" shows one of the signs), so
-// a second try after `kubeadm reset -f` may well succeed.
+// error, the last line of its output, shows one of the signs), so a
+// second try may well succeed.
 func Slow(err error) (bool, string) {
 	var re *remote.RunError
 	if !errors.As(err, &re) || !strings.HasPrefix(re.Command, "kubeadm ") {
@@ -39,7 +40,7 @@ func Slow(err error) (bool, string) {
 	lines := strings.Split(strings.TrimSpace(re.Output), "\n")
 	for i := len(lines) - 1; i >= 0; i-- {
 		l := strings.TrimSpace(lines[i])
-		if !strings.HasPrefix(l, "error") {
+		if l == "" || strings.HasPrefix(l, "To see the stack trace") {
 			continue // kubeadm's last line is its stack trace advice
 		}
 		for _, s := range serverSigns {
@@ -66,4 +67,29 @@ func Forget(ctx context.Context, node, cp remote.Host, name string) error {
 	}
 	_, err := cp.Run(ctx, "kubectl --kubeconfig "+AdminConf+" delete node --ignore-not-found --wait=false "+remote.Quote(name))
 	return err
+}
+
+// slowTries and slowPause bound retrySlow.
+var (
+	slowTries = 5
+	slowPause = 10 * time.Second
+)
+
+// retrySlow runs a kubeadm command that only talks to the API server
+// (and is safe to repeat), again while it fails on a busy API server.
+func retrySlow(ctx context.Context, h remote.Host, cmd string) (string, error) {
+	var out string
+	var err error
+	for try := 1; try <= slowTries; try++ {
+		out, err = h.Run(ctx, cmd)
+		if slow, _ := Slow(err); !slow || try == slowTries {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return out, err
+		case <-time.After(slowPause):
+		}
+	}
+	return out, err
 }

@@ -116,7 +116,7 @@ func EnsureToken(ctx context.Context, h remote.Host, token string) (bool, error)
 	// The text table's first column is the token, in every kubeadm
 	// release. A list that fails is an error: the API server is not
 	// answering, and creating a token would fail the same way.
-	out, err := h.Run(ctx, "kubeadm token list --kubeconfig "+AdminConf)
+	out, err := retrySlow(ctx, h, "kubeadm token list --kubeconfig "+AdminConf)
 	if err != nil {
 		return false, err
 	}
@@ -125,7 +125,7 @@ func EnsureToken(ctx context.Context, h remote.Host, token string) (bool, error)
 			return false, nil
 		}
 	}
-	_, err = h.Run(ctx, "kubeadm token create --kubeconfig "+AdminConf+" --ttl 24h "+remote.Quote(token))
+	_, err = retrySlow(ctx, h, "kubeadm token create --kubeconfig "+AdminConf+" --ttl 24h "+remote.Quote(token))
 	return err == nil, err
 }
 

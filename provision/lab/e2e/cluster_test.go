@@ -71,14 +71,8 @@ const body = `
   }
   kubeadm {
     ignore_preflight_errors = ["HTTPProxyCIDR"]
-    controller_manager_extra_args = {
-      "leader-elect-lease-duration" = "60s"
-      "leader-elect-renew-deadline" = "40s"
-    }
-    scheduler_extra_args = {
-      "leader-elect-lease-duration" = "60s"
-      "leader-elect-renew-deadline" = "40s"
-    }
+    controller_manager_extra_args = { "leader-elect" = "false" }
+    scheduler_extra_args          = { "leader-elect" = "false" }
   }
   timeouts {
     rollout     = "15m"
@@ -169,6 +163,15 @@ func (l *lab) kprov(args ...string) (string, string) {
 		l.t.Fatalf("kprov %s: %v\n%s\n%s", strings.Join(args, " "), err, out.String(), errb.String())
 	}
 	return out.String(), errb.String()
+}
+
+// kprovErr runs kprov and returns stdout, stderr and how it ended.
+func (l *lab) kprovErr(args ...string) (string, string, error) {
+	var out, errb bytes.Buffer
+	cmd := l.cmd(args...)
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	return out.String(), errb.String(), err
 }
 
 // node runs a shell command on a node through `kprov ssh`.

@@ -27,8 +27,30 @@ import (
 func TestLabCluster(t *testing.T) {
 	l := newLab(t)
 	start := time.Now()
-	_, msg := l.kprov("up", l.spec)
-	t.Logf("first up: %s\n%s", time.Since(start).Round(time.Second), msg)
+	_, msg := l.kprov("up", "--skip", "kubeadm/join,addons", l.spec)
+	t.Logf("up to kubeadm init: %s\n%s", time.Since(start).Round(time.Second), msg)
+
+	// 7. Failure is legible: with the kubelet's port on worker-1 taken,
+	// the join fails naming the phase, the node, the command and
+	// kubeadm's own words; freed, the next up completes.
+	if out, err := l.node("worker-1", "sudo systemd-run --unit=e2e-port-taken socat TCP-LISTEN:10250,fork,reuseaddr SYSTEM:true"); err != nil {
+		t.Fatalf("take port 10250 on worker-1: %v\n%s", err, out)
+	}
+	stdout, stderr, err := l.kprovErr("up", l.spec)
+	if err == nil {
+		t.Fatalf("up passed with worker-1's port 10250 taken:\n%s", stdout)
+	}
+	for _, want := range []string{"kubeadm/join", "node worker-1", "kubeadm join --config", "Port-10250"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("the failed join's error does not say %q:\n%s", want, stderr)
+		}
+	}
+	if out, err := l.node("worker-1", "sudo systemctl stop e2e-port-taken"); err != nil {
+		t.Fatalf("free port 10250 on worker-1: %v\n%s", err, out)
+	}
+	start = time.Now()
+	_, msg = l.kprov("up", l.spec)
+	t.Logf("up after the failed join: %s\n%s", time.Since(start).Round(time.Second), msg)
 
 	// 1. kprov kubeconfig works with kubectl from here.
 	kc, _ := l.kprov("kubeconfig", l.spec)
@@ -168,9 +190,21 @@ func TestLabCluster(t *testing.T) {
 		})
 	}
 
-	// 6. verify passes; a second up changes nothing; down leaves nothing.
+	// 6. verify passes, with its packet probe too; a second up changes
+	// nothing; down leaves nothing.
 	if out, _ := l.kprov("verify", l.spec); regexp.MustCompile(`(?m)^(FAIL|✗)`).MatchString(out) {
 		t.Errorf("verify:\n%s", out)
+	}
+	out, _ = l.kprov("verify", "--probe", l.spec)
+	t.Logf("verify --probe:\n%s", out)
+	if n := strings.Count(out, "\nok   probe "); n < 9 {
+		t.Errorf("verify --probe passed %d probe checks, want 9", n)
+	}
+	if regexp.MustCompile(`(?m)^(FAIL|skip)`).MatchString(out) {
+		t.Errorf("verify --probe failed or skipped a check:\n%s", out)
+	}
+	if left := l.mustKubectl("", "get", "namespaces", "-o", "name"); strings.Contains(left, "kprov-probe-") {
+		t.Errorf("verify --probe left its namespace:\n%s", left)
 	}
 	start = time.Now()
 	_, msg = l.kprov("up", l.spec)

@@ -1,6 +1,9 @@
 set -eu
 name=kubeadm dst=/usr/local/bin/kubeadm url=http://10.77.0.1:8080/release/v1.21.14/bin/linux/amd64/kubeadm sum=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
-if [ -f "$dst" ] && [ -x "$dst" ] && printf '%s  %s\n' "$sum" "$dst" | sha256sum --check --status; then
+stamp=/var/lib/kprov/binaries/kubeadm
+seen() { echo "$sum $(stat -c '%s %Y %i' "$dst")"; }
+if [ -f "$dst" ] && [ -x "$dst" ] && { [ "$(cat "$stamp" 2>/dev/null)" = "$(seen)" ] || printf '%s  %s\n' "$sum" "$dst" | sha256sum --check --status; }; then
+	[ "$(cat "$stamp" 2>/dev/null)" = "$(seen)" ] || { mkdir -p "$(dirname "$stamp")" && seen >"$stamp"; }
 	echo "$name: $dst has sha256 $sum"
 else
 	tmp=$(mktemp /usr/local/bin/.kubeadm.XXXXXXXX)
@@ -14,12 +17,16 @@ else
 	chmod 0755 "$tmp"
 	mv -f "$tmp" "$dst"
 	trap - EXIT HUP INT TERM
+	mkdir -p "$(dirname "$stamp")" && seen >"$stamp"
 	echo "$name: installed $dst from $url"
 fi
 
 set -eu
 name=kubelet dst=/usr/local/bin/kubelet url=http://10.77.0.1:8080/release/v1.21.14/bin/linux/amd64/kubelet sum=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb
-if [ -f "$dst" ] && [ -x "$dst" ] && printf '%s  %s\n' "$sum" "$dst" | sha256sum --check --status; then
+stamp=/var/lib/kprov/binaries/kubelet
+seen() { echo "$sum $(stat -c '%s %Y %i' "$dst")"; }
+if [ -f "$dst" ] && [ -x "$dst" ] && { [ "$(cat "$stamp" 2>/dev/null)" = "$(seen)" ] || printf '%s  %s\n' "$sum" "$dst" | sha256sum --check --status; }; then
+	[ "$(cat "$stamp" 2>/dev/null)" = "$(seen)" ] || { mkdir -p "$(dirname "$stamp")" && seen >"$stamp"; }
 	echo "$name: $dst has sha256 $sum"
 else
 	tmp=$(mktemp /usr/local/bin/.kubelet.XXXXXXXX)
@@ -33,12 +40,16 @@ else
 	chmod 0755 "$tmp"
 	mv -f "$tmp" "$dst"
 	trap - EXIT HUP INT TERM
+	mkdir -p "$(dirname "$stamp")" && seen >"$stamp"
 	echo "$name: installed $dst from $url"
 fi
 
 set -eu
 name=kubectl dst=/usr/local/bin/kubectl url=http://10.77.0.1:8080/release/v1.21.14/bin/linux/amd64/kubectl sum=cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc
-if [ -f "$dst" ] && [ -x "$dst" ] && printf '%s  %s\n' "$sum" "$dst" | sha256sum --check --status; then
+stamp=/var/lib/kprov/binaries/kubectl
+seen() { echo "$sum $(stat -c '%s %Y %i' "$dst")"; }
+if [ -f "$dst" ] && [ -x "$dst" ] && { [ "$(cat "$stamp" 2>/dev/null)" = "$(seen)" ] || printf '%s  %s\n' "$sum" "$dst" | sha256sum --check --status; }; then
+	[ "$(cat "$stamp" 2>/dev/null)" = "$(seen)" ] || { mkdir -p "$(dirname "$stamp")" && seen >"$stamp"; }
 	echo "$name: $dst has sha256 $sum"
 else
 	tmp=$(mktemp /usr/local/bin/.kubectl.XXXXXXXX)
@@ -52,6 +63,7 @@ else
 	chmod 0755 "$tmp"
 	mv -f "$tmp" "$dst"
 	trap - EXIT HUP INT TERM
+	mkdir -p "$(dirname "$stamp")" && seen >"$stamp"
 	echo "$name: installed $dst from $url"
 fi
 

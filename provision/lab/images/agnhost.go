@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// agnhostRef is the agnhost image the e2e suite of kubeVersion runs
+// agnhostRef is the agnhost image the e2e suite of e2eRelease runs
 // (test/utils/image/manifest.go: configs[Agnhost], in the promoter's
 // e2e-test-images registry).
 const agnhostRef = "registry.k8s.io/e2e-test-images/agnhost:2.47"
@@ -24,7 +24,7 @@ var agnhostPackages = []string{"bind9-dnsutils", "ca-certificates", "curl", "ipe
 // lays it out, on Debian bookworm instead of Alpine: its own Debian layer
 // (the packages above, user-defined-in-image 1000 in
 // group-defined-in-image 50000 for the SupplementalGroups test), then
-// /agnhost built from kubeVersion's source, /agnhost-2 linked to it (the
+// /agnhost built from e2eRelease's source, /agnhost-2 linked to it (the
 // entrypoint tests), /coredns (the DNS tests; the lab's CoreDNS, not
 // upstream's 1.6.2), porter's /localhost.crt and /localhost.key, /uploads
 // (netexec) and /usr/local/bin/iperf; ENTRYPOINT /agnhost, CMD pause.
@@ -33,7 +33,7 @@ func agnhost(e *Env) (Image, error) {
 	if err != nil {
 		return Image{}, err
 	}
-	dns, err := corednsBin(e)
+	dns, err := e2eRelease.corednsBin(e)
 	if err != nil {
 		return Image{}, err
 	}
@@ -52,7 +52,7 @@ func agnhost(e *Env) (Image, error) {
 		{Path: "usr/local/bin/iperf", Kind: Symlink, Mode: 0o777, Target: "/usr/bin/iperf"},
 	}
 	for _, f := range []string{"localhost.crt", "localhost.key"} {
-		file, err := moduleFile(e, "k8s.io/kubernetes", kubeVersion, "test/images/agnhost/porter/"+f, f, 0o644)
+		file, err := moduleFile(e, "k8s.io/kubernetes", e2eRelease.kube, "test/images/agnhost/porter/"+f, f, 0o644)
 		if err != nil {
 			return Image{}, err
 		}
@@ -68,7 +68,7 @@ func agnhost(e *Env) (Image, error) {
 // agnhostBin is agnhost built as test/images/image-util.sh builds it
 // (CGO_ENABLED=0, -w, main.Version from the folder's VERSION file), as a
 // package of the Kubernetes module with build.sh's staging replaces.
-// kubeVersion's VERSION (2.48) is one ahead of the tag its suite runs
+// e2eRelease's VERSION (2.48) is one ahead of the tag its suite runs
 // (2.47): the folder's VERSION is raised with a change, the suite's tag
 // when the image is promoted.
 func agnhostBin(e *Env) (*Binary, error) {
@@ -81,14 +81,14 @@ func agnhostBin(e *Env) (*Binary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", replaces, err)
 	}
-	v, err := e.ReadModuleFile("k8s.io/kubernetes", kubeVersion, "test/images/agnhost/VERSION")
+	v, err := e.ReadModuleFile("k8s.io/kubernetes", e2eRelease.kube, "test/images/agnhost/VERSION")
 	if err != nil {
 		return nil, err
 	}
 	version := strings.TrimSpace(string(v))
 	if version == "" || strings.ContainsAny(version, " \t\n'\"") {
-		return nil, fmt.Errorf("test/images/agnhost/VERSION of k8s.io/kubernetes %s is %q, not a version", kubeVersion, version)
+		return nil, fmt.Errorf("test/images/agnhost/VERSION of k8s.io/kubernetes %s is %q, not a version", e2eRelease.kube, version)
 	}
-	return &Binary{Name: "agnhost", Kind: "kubernetes-package", Module: "k8s.io/kubernetes", Version: kubeVersion,
+	return &Binary{Name: "agnhost", Kind: "kubernetes-package", Module: "k8s.io/kubernetes", Version: e2eRelease.kube,
 		Package: agnhostPackage, Flags: "-w -X main.Version=" + version, Inputs: append(in, replaces+" "+sum)}, nil
 }

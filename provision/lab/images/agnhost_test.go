@@ -10,11 +10,11 @@ import (
 )
 
 // TestAgnhostIsTheSuites checks that the agnhost recipe is for the image
-// the e2e suite of kubeVersion runs, read from its
+// the e2e suite of e2eRelease runs, read from its
 // test/utils/image/manifest.go, and that the list selects it.
 func TestAgnhostIsTheSuites(t *testing.T) {
 	e := NewEnv("../../..", t.TempDir(), os.Stderr)
-	b, err := e.ReadModuleFile("k8s.io/kubernetes", kubeVersion, "test/utils/image/manifest.go")
+	b, err := e.ReadModuleFile("k8s.io/kubernetes", e2eRelease.kube, "test/utils/image/manifest.go")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,11 +22,11 @@ func TestAgnhostIsTheSuites(t *testing.T) {
 	reg := regexp.MustCompile(`PromoterE2eRegistry:\s+"([^"]+)"`).FindStringSubmatch(src)
 	cfg := regexp.MustCompile(`configs\[Agnhost\] = Config\{list\.PromoterE2eRegistry, "([^"]+)", "([^"]+)"\}`).FindStringSubmatch(src)
 	if reg == nil || cfg == nil {
-		t.Fatalf("manifest.go of %s names no agnhost image in the promoter registry (registry %v, config %v)", kubeVersion, reg, cfg)
+		t.Fatalf("manifest.go of %s names no agnhost image in the promoter registry (registry %v, config %v)", e2eRelease.kube, reg, cfg)
 	}
 	want := reg[1] + "/" + cfg[1] + ":" + cfg[2]
 	if agnhostRef != want {
-		t.Errorf("agnhostRef = %s, the suite of %s runs %s", agnhostRef, kubeVersion, want)
+		t.Errorf("agnhostRef = %s, the suite of %s runs %s", agnhostRef, e2eRelease.kube, want)
 	}
 	got, err := Select(Recipes(), []string{want})
 	if err != nil {
@@ -74,10 +74,10 @@ func TestAgnhostLayout(t *testing.T) {
 		files[f.Path] = f
 	}
 	bin := files["agnhost"].Bin
-	if bin == nil || bin.Kind != "kubernetes-package" || bin.Package != agnhostPackage || bin.Version != kubeVersion {
-		t.Fatalf("/agnhost is not agnhost of k8s.io/kubernetes %s: %+v", kubeVersion, bin)
+	if bin == nil || bin.Kind != "kubernetes-package" || bin.Package != agnhostPackage || bin.Version != e2eRelease.kube {
+		t.Fatalf("/agnhost is not agnhost of k8s.io/kubernetes %s: %+v", e2eRelease.kube, bin)
 	}
-	v, err := e.ReadModuleFile("k8s.io/kubernetes", kubeVersion, "test/images/agnhost/VERSION")
+	v, err := e.ReadModuleFile("k8s.io/kubernetes", e2eRelease.kube, "test/images/agnhost/VERSION")
 	if err != nil {
 		t.Fatal(err)
 	}

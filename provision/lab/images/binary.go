@@ -97,8 +97,8 @@ func (e *Env) buildKubernetesPackage(b Binary, out string) error {
 
 // buildModule builds b.Package of b.Module@b.Version as a dependency of a
 // scratch module (the module's own replace directives, relative to its
-// repository, then do not apply), as build-etcd.sh does; extra is added to
-// the scratch module's go.mod.
+// repository, then do not apply), as build-etcd.sh does, with b.Require
+// required too; extra is added to the scratch module's go.mod.
 func (e *Env) buildModule(b Binary, out string, extra ...string) error {
 	mod, err := os.MkdirTemp("", "kprov-lab-build.")
 	if err != nil {
@@ -106,6 +106,9 @@ func (e *Env) buildModule(b Binary, out string, extra ...string) error {
 	}
 	defer os.RemoveAll(mod)
 	gomod := fmt.Sprintf("module kprov.invalid/lab-build\n\ngo 1.21\n\nrequire %s %s\n", b.Module, b.Version)
+	for _, r := range b.Require {
+		gomod += "require " + r + "\n"
+	}
 	for _, x := range extra {
 		gomod += "\n" + x
 	}

@@ -81,6 +81,10 @@ type Binary struct {
 	// Inputs fingerprint everything else the build reads: the toolchain,
 	// build scripts, replaced directories.
 	Inputs []string `json:"inputs,omitempty"`
+	// Require are "MODULE VERSION" requirements the module builders add to
+	// the scratch module, raising dependencies of Module (none: the key of
+	// a binary without them is unchanged).
+	Require []string `json:"require,omitempty"`
 }
 
 // Rootfs is a Debian root filesystem: debootstrap --variant=minbase of

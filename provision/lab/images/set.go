@@ -6,16 +6,69 @@ import (
 	"strings"
 )
 
-// The lab's Kubernetes release and the tags kubeadm 1.30.14 names
-// (`kubeadm config images list --kubernetes-version v1.30.14`).
-const (
-	kubeVersion    = "v1.30.14"
-	pauseTag       = "3.9"
-	etcdTag        = "3.5.15-0"
-	etcdVersion    = "v3.5.15" // etcdTag without kubernetes' image revision
-	corednsVersion = "v1.11.3"
-	corednsCommit  = "a7ed346" // the proxy's Origin.Hash of v1.11.3, as `git describe --always` stamps it
-)
+// release is one Kubernetes release whose kubeadm images the lab builds:
+// the tags `kubeadm config images list --kubernetes-version KUBE` names
+// (TestRecipesAreKubeadms runs the real kubeadm), and the modules that
+// build them.
+type release struct {
+	registry string // kubeadm's default image repository
+	kube     string // the kube-* images' tag, and the source of pause
+	pause    string // pause's tag
+	etcdTag  string // etcd's tag: its version and Kubernetes' image revision
+	// etcdVersion is the version of every etcd module below.
+	etcdVersion string
+	etcd        []etcdBin
+	coredns     string // CoreDNS's tag and module version
+	// corednsCommit is the commit CoreDNS's Makefile stamps (`git describe
+	// --always`: the tag's commit, short).
+	corednsCommit string
+	// require are "MODULE VERSION" requirements added to the etcd and
+	// CoreDNS builds, raising a dependency that breaks with this toolchain.
+	require []string
+}
+
+// etcdBin is one program of the etcd image: its module and package.
+type etcdBin struct{ name, module, pkg string }
+
+// releases are the Kubernetes releases the lab builds, examples/lab.hcl's
+// first (its agnhost is e2eRelease's).
+var releases = []release{
+	{
+		registry: "registry.k8s.io", kube: "v1.30.14", pause: "3.9", etcdTag: "3.5.15-0",
+		etcdVersion: "v3.5.15",
+		etcd: []etcdBin{
+			{"etcd", "go.etcd.io/etcd/server/v3", "go.etcd.io/etcd/server/v3"},
+			{"etcdctl", "go.etcd.io/etcd/etcdctl/v3", "go.etcd.io/etcd/etcdctl/v3"},
+			{"etcdutl", "go.etcd.io/etcd/etcdutl/v3", "go.etcd.io/etcd/etcdutl/v3"},
+		},
+		// The proxy's Origin.Hash of v1.11.3 is a7ed346585e3...
+		coredns: "v1.11.3", corednsCommit: "a7ed346",
+	},
+	{
+		// examples/cluster.hcl's release: the last 1.21, still on k8s.gcr.io.
+		registry: "k8s.gcr.io", kube: "v1.21.14", pause: "3.4.1", etcdTag: "3.4.13-0",
+		// etcd 3.4 is one module, go.etcd.io/etcd, whose root is the server's
+		// package main; its v3.4.13 tag has no /v3 suffix, so the proxy serves
+		// it only as this pseudo-version of the tag's commit (ae9734ed278b,
+		// version/version.go says 3.4.13). No etcdutl before 3.5.
+		etcdVersion: "v0.5.0-alpha.5.0.20200824191128-ae9734ed278b",
+		etcd: []etcdBin{
+			{"etcd", "go.etcd.io/etcd", "go.etcd.io/etcd"},
+			{"etcdctl", "go.etcd.io/etcd", "go.etcd.io/etcd/etcdctl"},
+		},
+		// The proxy's .info of v1.8.0 has no Origin: 054c9ae is what
+		// upstream's k8s.gcr.io/coredns/coredns:v1.8.0 prints at start
+		// ("CoreDNS-1.8.0 linux/amd64, go1.15.3, 054c9ae").
+		coredns: "v1.8.0", corednsCommit: "054c9ae",
+		// Both pin reflect2 1.0.1, whose map iteration segfaults on Go >=
+		// 1.18 (json-iterator's map encoding); build.sh raises it the same way.
+		require: []string{"github.com/modern-go/reflect2 v1.0.2"},
+	},
+}
+
+// e2eRelease is the release of examples/lab.hcl, whose e2e suite's agnhost
+// the lab builds (agnhost.go).
+var e2eRelease = releases[0]
 
 // pathEnv is the PATH of every image (distroless's and Debian's default).
 const pathEnv = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -27,24 +80,36 @@ type recipe struct {
 }
 
 // Recipes are every image the lab can build, Kubernetes' first (they
-// unblock kubeadm init), then Calico's (the network), then the addons'
-// (MetalLB, Traefik), then the e2e suite's (agnhost).
+// unblock kubeadm init; release by release, examples/lab.hcl's first), then
+// Calico's (the network), then the addons' (MetalLB, Traefik), then the e2e
+// suite's (agnhost).
 func Recipes() []recipe {
+	var out []recipe
+	for _, r := range releases {
+		out = append(out, r.recipes()...)
+	}
+	return append(out,
+		recipe{"docker.io/calico/cni:" + calicoVersion, calicoCNI},
+		recipe{"docker.io/calico/kube-controllers:" + calicoVersion, calicoKubeControllers},
+		recipe{"docker.io/calico/node:" + calicoVersion, calicoNode},
+		recipe{"quay.io/metallb/controller:" + metallbVersion, metallbController},
+		recipe{"quay.io/metallb/speaker:" + metallbVersion, metallbSpeaker},
+		recipe{"docker.io/library/traefik:" + traefikVersion, traefik},
+		recipe{agnhostRef, agnhost},
+	)
+}
+
+// recipes are the images of r that kubeadm pulls, in the order the lab
+// has always built them.
+func (r release) recipes() []recipe {
 	return []recipe{
-		{"registry.k8s.io/kube-apiserver:" + kubeVersion, controlPlane("kube-apiserver")},
-		{"registry.k8s.io/kube-controller-manager:" + kubeVersion, controlPlane("kube-controller-manager")},
-		{"registry.k8s.io/kube-scheduler:" + kubeVersion, controlPlane("kube-scheduler")},
-		{"registry.k8s.io/etcd:" + etcdTag, etcd},
-		{"registry.k8s.io/pause:" + pauseTag, pause},
-		{"registry.k8s.io/kube-proxy:" + kubeVersion, kubeProxy},
-		{"registry.k8s.io/coredns/coredns:" + corednsVersion, coredns},
-		{"docker.io/calico/cni:" + calicoVersion, calicoCNI},
-		{"docker.io/calico/kube-controllers:" + calicoVersion, calicoKubeControllers},
-		{"docker.io/calico/node:" + calicoVersion, calicoNode},
-		{"quay.io/metallb/controller:" + metallbVersion, metallbController},
-		{"quay.io/metallb/speaker:" + metallbVersion, metallbSpeaker},
-		{"docker.io/library/traefik:" + traefikVersion, traefik},
-		{agnhostRef, agnhost},
+		{r.registry + "/kube-apiserver:" + r.kube, r.controlPlane("kube-apiserver")},
+		{r.registry + "/kube-controller-manager:" + r.kube, r.controlPlane("kube-controller-manager")},
+		{r.registry + "/kube-scheduler:" + r.kube, r.controlPlane("kube-scheduler")},
+		{r.registry + "/etcd:" + r.etcdTag, r.etcdImage},
+		{r.registry + "/pause:" + r.pause, r.pauseImage},
+		{r.registry + "/kube-proxy:" + r.kube, r.kubeProxy},
+		{r.registry + "/coredns/coredns:" + r.coredns, r.corednsImage},
 	}
 }
 
@@ -57,9 +122,10 @@ func goInputs(e *Env) ([]string, error) {
 	return []string{"go " + v, "CGO_ENABLED=0"}, nil
 }
 
-// kubeBin is a Kubernetes command built by bootstrap/kubeadm/oracle/build.sh
-// (which stamps the version as upstream's hack/lib/version.sh does).
-func kubeBin(e *Env, cmd string) (*Binary, error) {
+// kubeBin is a Kubernetes command of r built by
+// bootstrap/kubeadm/oracle/build.sh (which stamps the version as upstream's
+// hack/lib/version.sh does).
+func (r release) kubeBin(e *Env, cmd string) (*Binary, error) {
 	in, err := goInputs(e)
 	if err != nil {
 		return nil, err
@@ -71,19 +137,19 @@ func kubeBin(e *Env, cmd string) (*Binary, error) {
 		}
 		in = append(in, s+" "+sum)
 	}
-	return &Binary{Name: cmd, Kind: "kubernetes", Module: "k8s.io/kubernetes", Version: kubeVersion, Package: cmd, Inputs: in}, nil
+	return &Binary{Name: cmd, Kind: "kubernetes", Module: "k8s.io/kubernetes", Version: r.kube, Package: cmd, Inputs: in}, nil
 }
 
 // controlPlane is a Kubernetes component on the static base, as upstream's
 // go-runner images hold it (/usr/local/bin/NAME; kubeadm's static pods set
 // the command).
-func controlPlane(name string) func(*Env) (Image, error) {
+func (r release) controlPlane(name string) func(*Env) (Image, error) {
 	return func(e *Env) (Image, error) {
 		base, err := staticBase(e)
 		if err != nil {
 			return Image{}, err
 		}
-		bin, err := kubeBin(e, name)
+		bin, err := r.kubeBin(e, name)
 		if err != nil {
 			return Image{}, err
 		}
@@ -96,8 +162,8 @@ func controlPlane(name string) func(*Env) (Image, error) {
 
 // kubeProxy is kube-proxy on the Debian layer (iptables, ipset, conntrack,
 // kmod), as upstream's distroless-iptables image holds it.
-func kubeProxy(e *Env) (Image, error) {
-	bin, err := kubeBin(e, "kube-proxy")
+func (r release) kubeProxy(e *Env) (Image, error) {
+	bin, err := r.kubeBin(e, "kube-proxy")
 	if err != nil {
 		return Image{}, err
 	}
@@ -111,10 +177,11 @@ func kubeProxy(e *Env) (Image, error) {
 	}, nil
 }
 
-// etcd is etcd, etcdctl and etcdutl of kubeadm's etcd tag, each built from
-// its module on the proxy as a dependency of a scratch module (the approach
-// of bootstrap/kubeadm/oracle/build-etcd.sh), in /usr/local/bin.
-func etcd(e *Env) (Image, error) {
+// etcdImage is etcd, etcdctl (and etcdutl from 3.5) of kubeadm's etcd tag,
+// each built from its module on the proxy as a dependency of a scratch
+// module (the approach of bootstrap/kubeadm/oracle/build-etcd.sh), in
+// /usr/local/bin.
+func (r release) etcdImage(e *Env) (Image, error) {
 	base, err := staticBase(e)
 	if err != nil {
 		return Image{}, err
@@ -124,12 +191,9 @@ func etcd(e *Env) (Image, error) {
 		return Image{}, err
 	}
 	var files []File
-	for _, m := range []struct{ name, module string }{
-		{"etcd", "go.etcd.io/etcd/server/v3"},
-		{"etcdctl", "go.etcd.io/etcd/etcdctl/v3"},
-		{"etcdutl", "go.etcd.io/etcd/etcdutl/v3"},
-	} {
-		b := &Binary{Name: m.name, Kind: "module", Module: m.module, Version: etcdVersion, Package: m.module, Flags: "-s -w", Inputs: in}
+	for _, m := range r.etcd {
+		b := &Binary{Name: m.name, Kind: "module", Module: m.module, Version: r.etcdVersion, Package: m.pkg, Flags: "-s -w",
+			Inputs: in, Require: r.require}
 		files = append(files, exe("usr/local/bin/"+m.name, b))
 	}
 	return Image{
@@ -138,16 +202,17 @@ func etcd(e *Env) (Image, error) {
 	}, nil
 }
 
-// pause is build/pause/linux/pause.c of the Kubernetes module, compiled with
-// the flags of build/pause/Makefile (gcc -static), alone in its image as
-// upstream's (FROM scratch, USER 65535:65535).
-func pause(e *Env) (Image, error) {
+// pauseImage is build/pause/linux/pause.c of the Kubernetes module of r
+// (the same file in 1.21.14 and 1.30.14), compiled with the flags of
+// build/pause/Makefile (gcc -static), alone in its image as upstream's
+// (FROM scratch, USER 65535:65535).
+func (r release) pauseImage(e *Env) (Image, error) {
 	gcc, err := e.GCCVersion()
 	if err != nil {
 		return Image{}, err
 	}
-	b := &Binary{Name: "pause", Kind: "pause", Module: "k8s.io/kubernetes", Version: kubeVersion,
-		Package: "build/pause/linux/pause.c", Flags: "-Os -Wall -Werror -static -DVERSION=v" + pauseTag + "-" + kubeVersion,
+	b := &Binary{Name: "pause", Kind: "pause", Module: "k8s.io/kubernetes", Version: r.kube,
+		Package: "build/pause/linux/pause.c", Flags: "-Os -Wall -Werror -static -DVERSION=v" + r.pause + "-" + r.kube,
 		Inputs: []string{gcc}}
 	return Image{
 		Layers: []Layer{{Name: "pause", Files: []File{exe("pause", b)}}},
@@ -155,14 +220,14 @@ func pause(e *Env) (Image, error) {
 	}, nil
 }
 
-// coredns is CoreDNS at kubeadm's tag, as its Dockerfile makes it: /coredns
-// with cap_net_bind_service=+ep, user nonroot, CA certificates.
-func coredns(e *Env) (Image, error) {
+// corednsImage is CoreDNS at kubeadm's tag, as its Dockerfile makes it:
+// /coredns with cap_net_bind_service=+ep, user nonroot, CA certificates.
+func (r release) corednsImage(e *Env) (Image, error) {
 	base, err := staticBase(e)
 	if err != nil {
 		return Image{}, err
 	}
-	b, err := corednsBin(e)
+	b, err := r.corednsBin(e)
 	if err != nil {
 		return Image{}, err
 	}
@@ -176,13 +241,14 @@ func coredns(e *Env) (Image, error) {
 }
 
 // corednsBin is CoreDNS at kubeadm's tag, built as its Makefile builds it.
-func corednsBin(e *Env) (*Binary, error) {
+func (r release) corednsBin(e *Env) (*Binary, error) {
 	in, err := goInputs(e)
 	if err != nil {
 		return nil, err
 	}
-	return &Binary{Name: "coredns", Kind: "module", Module: "github.com/coredns/coredns", Version: corednsVersion,
-		Package: "github.com/coredns/coredns", Flags: "-s -w -X github.com/coredns/coredns/coremain.GitCommit=" + corednsCommit, Inputs: in}, nil
+	return &Binary{Name: "coredns", Kind: "module", Module: "github.com/coredns/coredns", Version: r.coredns,
+		Package: "github.com/coredns/coredns", Flags: "-s -w -X github.com/coredns/coredns/coremain.GitCommit=" + r.corednsCommit,
+		Inputs: in, Require: r.require}, nil
 }
 
 // exe is an executable built from b at p.

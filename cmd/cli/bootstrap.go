@@ -232,12 +232,12 @@ func (b *bootstrapper) kubeconfig(ctx context.Context) error {
 	return nil
 }
 
-// join joins the other control planes one at a time (etcd grows one
-// member at a time), then every worker at once.
 // joinTries is how often a worker's join is tried when the API server is
 // too busy to answer it.
 const joinTries = 3
 
+// join joins the other control planes one at a time (etcd grows one
+// member at a time), then every worker at once.
 func (b *bootstrapper) join(ctx context.Context) error {
 	cp, err := b.first()
 	if err != nil {

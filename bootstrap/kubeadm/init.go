@@ -23,6 +23,21 @@ import (
 	"github.com/kprov/kprov/provision/state"
 )
 
+// PatchesDir is where kprov writes the spec's kubeadm patches on each node
+// (kubeadm { patches }); kubeadm init and join read them from there.
+const PatchesDir = "/etc/kprov/kubeadm-patches"
+
+// patches is the kubeadm Patches setting of c: nil without patches.
+func patches(c *spec.Cluster, apiVersion string) (*kubeadmapi.Patches, error) {
+	if len(c.Kubeadm.Patches) == 0 {
+		return nil, nil
+	}
+	if apiVersion == V1beta2 {
+		return nil, fmt.Errorf("kubeadm %s (configuration %s) has no patches: remove kubeadm { patches }", c.KubernetesVersion, V1beta2)
+	}
+	return &kubeadmapi.Patches{Directory: PatchesDir}, nil
+}
+
 // EtcdDataDir is where kubeadm's local etcd keeps its data (kubeadm's
 // default, written out so the file says it).
 const EtcdDataDir = "/var/lib/etcd"
@@ -59,7 +74,12 @@ func InitConfig(in Input) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	patchCfg, err := patches(c, apiVersion)
+	if err != nil {
+		return nil, err
+	}
 	initCfg := &kubeadmapi.InitConfiguration{
+		Patches:          patchCfg,
 		BootstrapTokens:  []bootstraptokenv1.BootstrapToken{{Token: token, TTL: &metav1.Duration{Duration: TokenTTL}}},
 		NodeRegistration: reg,
 		LocalAPIEndpoint: kubeadmapi.APIEndpoint{AdvertiseAddress: cp.IP.String(), BindPort: APIPort},

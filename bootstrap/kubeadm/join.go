@@ -39,7 +39,12 @@ func JoinConfig(in Input, n plan.Node) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	patchCfg, err := patches(in.Cluster, apiVersion)
+	if err != nil {
+		return nil, err
+	}
 	cfg := &kubeadmapi.JoinConfiguration{
+		Patches:          patchCfg,
 		NodeRegistration: reg,
 		Timeouts:         &kubeadmapi.Timeouts{}, // see versioned
 		Discovery: kubeadmapi.Discovery{BootstrapToken: &kubeadmapi.BootstrapTokenDiscovery{

@@ -6,6 +6,7 @@ package kubeadmrun
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/kprov/kprov/bootstrap/remote"
@@ -23,8 +24,11 @@ const (
 	// kubeadm writes its kubeconfigs long before it succeeds.
 	InitDone = ConfigDir + "/kubeadm-init.done"
 	JoinDone = ConfigDir + "/kubeadm-join.done"
-	CACert   = "/etc/kubernetes/pki/ca.crt"
-	CAKey    = "/etc/kubernetes/pki/ca.key"
+	// PatchesDir holds the spec's kubeadm patches (bootstrap/kubeadm's
+	// PatchesDir, which the configurations name).
+	PatchesDir = ConfigDir + "/kubeadm-patches"
+	CACert     = "/etc/kubernetes/pki/ca.crt"
+	CAKey      = "/etc/kubernetes/pki/ca.key"
 )
 
 // exists reports whether path exists on h.
@@ -64,15 +68,45 @@ func upload(ctx context.Context, h remote.Host, path string, cfg []byte) error {
 	return h.Upload(ctx, path, cfg, 0o600)
 }
 
+// placePatches makes PatchesDir hold exactly patches (file name to
+// content), right before the kubeadm run that reads them; nothing without
+// patches.
+func placePatches(ctx context.Context, h remote.Host, patches map[string]string) error {
+	if len(patches) == 0 {
+		return nil
+	}
+	if _, err := h.Run(ctx, "rm -rf "+PatchesDir+" && mkdir -p -m 0700 "+PatchesDir); err != nil {
+		return err
+	}
+	names := make([]string, 0, len(patches))
+	for name := range patches {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if strings.ContainsAny(name, "/\x00") || name == "." || name == ".." {
+			return fmt.Errorf("kubeadm patch name %q is not a file name", name)
+		}
+		if err := h.Upload(ctx, PatchesDir+"/"+name, []byte(patches[name]), 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Init runs kubeadm init on the first control plane unless it already ran
-// (admin.conf exists). cfg holds the bootstrap token and certificate key:
-// it is uploaded 0600 and never logged.
-func Init(ctx context.Context, h remote.Host, cfg []byte) (bool, error) {
+// (admin.conf exists), with the spec's kubeadm patches in PatchesDir. cfg
+// holds the bootstrap token and certificate key: it is uploaded 0600 and
+// never logged.
+func Init(ctx context.Context, h remote.Host, cfg []byte, patches map[string]string) (bool, error) {
 	done, err := exists(ctx, h, InitDone)
 	if err != nil || done {
 		return false, err
 	}
 	if err := upload(ctx, h, InitConfig, cfg); err != nil {
+		return false, err
+	}
+	if err := placePatches(ctx, h, patches); err != nil {
 		return false, err
 	}
 	if _, err = h.Run(ctx, "kubeadm init --config "+InitConfig+" --upload-certs"); err != nil {
@@ -129,13 +163,17 @@ func EnsureToken(ctx context.Context, h remote.Host, token string) (bool, error)
 	return err == nil, err
 }
 
-// Join runs kubeadm join unless the node already joined (kubelet.conf).
-func Join(ctx context.Context, h remote.Host, cfg []byte) (bool, error) {
+// Join runs kubeadm join unless the node already joined (kubelet.conf),
+// with the spec's kubeadm patches in PatchesDir.
+func Join(ctx context.Context, h remote.Host, cfg []byte, patches map[string]string) (bool, error) {
 	done, err := exists(ctx, h, JoinDone)
 	if err != nil || done {
 		return false, err
 	}
 	if err := upload(ctx, h, JoinConfig, cfg); err != nil {
+		return false, err
+	}
+	if err := placePatches(ctx, h, patches); err != nil {
 		return false, err
 	}
 	if _, err = h.Run(ctx, "kubeadm join --config "+JoinConfig); err != nil {

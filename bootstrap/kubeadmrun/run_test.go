@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kprov/kprov/bootstrap/kubeadm"
 	"github.com/kprov/kprov/provision/state"
 )
 
@@ -89,14 +90,14 @@ func ran(f *fakeNode, prefix string) int {
 func TestInitOnceWithSecretConfig(t *testing.T) {
 	f := newFake()
 	ctx := context.Background()
-	did, err := Init(ctx, f, []byte("cfg with token"))
+	did, err := Init(ctx, f, []byte("cfg with token"), nil)
 	if err != nil || !did || ran(f, "kubeadm init --config "+InitConfig+" --upload-certs") != 1 {
 		t.Fatalf("first init: %v %v %v", did, err, f.ran)
 	}
 	if f.uploaded[InitConfig] != 0o600 {
 		t.Errorf("init config mode %v, want 0600", f.uploaded[InitConfig])
 	}
-	did, err = Init(ctx, f, []byte("cfg with token"))
+	did, err = Init(ctx, f, []byte("cfg with token"), nil)
 	if err != nil || did || ran(f, "kubeadm init") != 1 {
 		t.Errorf("an initialised node was initialised again: %v %v", did, err)
 	}
@@ -105,10 +106,10 @@ func TestInitOnceWithSecretConfig(t *testing.T) {
 func TestJoinOnce(t *testing.T) {
 	f := newFake()
 	ctx := context.Background()
-	if did, err := Join(ctx, f, []byte("join")); err != nil || !did {
+	if did, err := Join(ctx, f, []byte("join"), nil); err != nil || !did {
 		t.Fatalf("join: %v %v", did, err)
 	}
-	if did, err := Join(ctx, f, []byte("join")); err != nil || did || ran(f, "kubeadm join") != 1 {
+	if did, err := Join(ctx, f, []byte("join"), nil); err != nil || did || ran(f, "kubeadm join") != 1 {
 		t.Errorf("a joined node joined again: %v %v", did, err)
 	}
 }
@@ -155,7 +156,7 @@ func TestUnfinishedInitIsUndone(t *testing.T) {
 		t.Fatalf("fresh node: undone %v %v", undone, err)
 	}
 	f.fail = true
-	if did, err := Init(ctx, f, []byte("cfg")); err == nil || did {
+	if did, err := Init(ctx, f, []byte("cfg"), nil); err == nil || did {
 		t.Fatalf("failing init: %v %v", did, err)
 	}
 	undone, err := Leftovers(ctx, f, InitDone)
@@ -163,10 +164,34 @@ func TestUnfinishedInitIsUndone(t *testing.T) {
 		t.Fatalf("leftovers of a failed init: %v %v %v", undone, err, f.ran)
 	}
 	f.fail = false
-	if did, err := Init(ctx, f, []byte("cfg")); err != nil || !did || ran(f, "kubeadm init") != 2 {
+	if did, err := Init(ctx, f, []byte("cfg"), nil); err != nil || !did || ran(f, "kubeadm init") != 2 {
 		t.Fatalf("init after reset: %v %v", did, err)
 	}
 	if undone, err := Leftovers(ctx, f, InitDone); err != nil || undone || ran(f, "kubeadm reset -f") != 1 {
 		t.Errorf("a finished init was reset: %v %v", undone, err)
+	}
+}
+
+func TestInitPlacesPatches(t *testing.T) {
+	ctx := context.Background()
+	f := newFake()
+	patches := map[string]string{"kube-apiserver.yaml": "spec: {}", "etcd+json.yaml": "[]"}
+	if did, err := Init(ctx, f, []byte("cfg"), patches); err != nil || !did {
+		t.Fatalf("Init: %v, %v", did, err)
+	}
+	if ran(f, "rm -rf "+PatchesDir+" && mkdir -p -m 0700 "+PatchesDir) != 1 {
+		t.Errorf("patches folder not made afresh: %q", f.ran)
+	}
+	for name, body := range patches {
+		p := PatchesDir + "/" + name
+		if f.files[p] != body || f.uploaded[p] != 0o600 {
+			t.Errorf("%s: %q mode %v", p, f.files[p], f.uploaded[p])
+		}
+	}
+	if did, err := Join(ctx, newFake(), []byte("join"), map[string]string{"../x.yaml": "a: b"}); err == nil || did {
+		t.Errorf("a patch name with a path was accepted")
+	}
+	if PatchesDir != kubeadm.PatchesDir {
+		t.Errorf("PatchesDir %s, the configurations name %s", PatchesDir, kubeadm.PatchesDir)
 	}
 }

@@ -204,7 +204,7 @@ func (b *bootstrapper) init(ctx context.Context) error {
 	} else if placed {
 		b.changed(1, "%s: cluster CA placed", cp.Name())
 	}
-	did, err := kubeadmrun.Init(ctx, cp, cfg)
+	did, err := kubeadmrun.Init(ctx, cp, cfg, b.cl.spec.Cluster.Kubeadm.Patches)
 	if did {
 		b.changed(1, "%s: kubeadm init done", cp.Name())
 	}
@@ -265,7 +265,7 @@ func (b *bootstrapper) join(ctx context.Context) error {
 		} else if undone {
 			b.changed(1, "%s: kubeadm reset -f: undid an unfinished kubeadm join", n.Name())
 		}
-		did, err := kubeadmrun.Join(ctx, n, cfgs[n.Name()])
+		did, err := kubeadmrun.Join(ctx, n, cfgs[n.Name()], b.cl.spec.Cluster.Kubeadm.Patches)
 		// A worker's join that failed on a busy API server (seen under
 		// emulation) is undone and tried again, twice at most.
 		for try := 2; err != nil && pn.Role != spec.RoleControlPlane && try <= joinTries; try++ {
@@ -277,7 +277,7 @@ func (b *bootstrapper) join(ctx context.Context) error {
 			if ferr := kubeadmrun.Forget(ctx, n, cp, n.Name()); ferr != nil {
 				return fmt.Errorf("%w\n(and undoing it for another try failed: %v)", err, ferr)
 			}
-			did, err = kubeadmrun.Join(ctx, n, cfgs[n.Name()])
+			did, err = kubeadmrun.Join(ctx, n, cfgs[n.Name()], b.cl.spec.Cluster.Kubeadm.Patches)
 		}
 		if did {
 			b.changed(1, "%s: joined as %s", n.Name(), pn.Role)

@@ -127,6 +127,10 @@ func Build(c *spec.Cluster, nodes []plan.Node, h plan.Host, secrets *state.Secre
 			return nil, fmt.Errorf("node %s: kubeadm: %w", n.Name, err)
 		}
 		add(dir+"kubeadm/"+name, cfg, true, n.Name)
+		// kubeadm reads these from kubeadm.PatchesDir on the node.
+		for name, patch := range c.Kubeadm.Patches {
+			add(dir+"kubeadm/patches/"+name, []byte(patch), false, n.Name)
+		}
 	}
 	sort.Slice(set.Files, func(i, j int) bool { return set.Files[i].Path < set.Files[j].Path })
 	return set, nil

@@ -16,15 +16,23 @@ import (
 // `init --dry-run --config` on config, in a sandbox, and judges its output.
 func KubeadmInit(t testing.TB, kubernetesVersion string, config []byte) error {
 	t.Helper()
+	_, err := KubeadmInitOutput(t, kubernetesVersion, config)
+	return err
+}
+
+// KubeadmInitOutput is KubeadmInit that also returns what kubeadm printed:
+// the files it would write, static pod manifests included.
+func KubeadmInitOutput(t testing.TB, kubernetesVersion string, config []byte) (string, error) {
+	t.Helper()
 	bin := Kubeadm(t, kubernetesVersion)
 	start := time.Now()
 	out, err := sandboxed(t, bin, "init", "--dry-run", "--skip-phases=preflight",
 		"--config", writeTemp(t, "init.yaml", config))
 	if err := verdict(out, err); err != nil {
-		return fmt.Errorf("kubeadm %s init --dry-run: %w", kubernetesVersion, err)
+		return out, fmt.Errorf("kubeadm %s init --dry-run: %w", kubernetesVersion, err)
 	}
 	t.Logf("kubeadm %s init --dry-run accepted in %s", kubernetesVersion, time.Since(start).Round(time.Millisecond))
-	return nil
+	return out, nil
 }
 
 // KubeadmJoin has the real kubeadm of kubernetesVersion check a join

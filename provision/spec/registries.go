@@ -16,6 +16,12 @@ type Kubeadm struct {
 	APIServerExtraArgs         map[string]string `hcl:"api_server_extra_args,optional"`
 	ControllerManagerExtraArgs map[string]string `hcl:"controller_manager_extra_args,optional"`
 	SchedulerExtraArgs         map[string]string `hcl:"scheduler_extra_args,optional"`
+	// Patches are kubeadm's patches (kubeadm's own "patches" directory,
+	// Kubernetes 1.22+): file name to content, the name saying what is
+	// patched and how, such as "kube-apiserver+strategic.yaml" or
+	// "kubeletconfiguration+merge.yaml". kprov writes them to
+	// PatchesDir on every node and points kubeadm init and join at it.
+	Patches map[string]string `hcl:"patches,optional"`
 
 	Body hcl.Body `hcl:",body"`
 }

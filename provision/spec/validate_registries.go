@@ -39,6 +39,7 @@ func (v *validator) kubeadm() {
 			}
 		}
 	}
+	v.patches()
 	if k.ImageRepository != "" && !validRegistry(k.ImageRepository) {
 		v.errorf(v.at(k.Body, "image_repository"), "Invalid image_repository",
 			"%q: use a registry host, optionally with a port and a path, such as registry.lab:5000/k8s. To keep upstream names and pull through a mirror, use a registries block instead.", k.ImageRepository)

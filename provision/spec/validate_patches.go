@@ -1,0 +1,94 @@
+package spec
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/version"
+	"sigs.k8s.io/yaml"
+)
+
+// patchName is kubeadm's patch file name: TARGET[SUFFIX][+TYPE].EXTENSION
+// (cmd/kubeadm/app/util/patches, parseFilename).
+var patchName = regexp.MustCompile(`^([a-z-]+?)([^.+/]*)(\+(strategic|merge|json))?\.(yaml|json)$`)
+
+// patchTargets are what kubeadm patches, with the first Kubernetes whose
+// kubeadm knows each (its "patches" field came in 1.22).
+var patchTargets = map[string]*version.Version{
+	"etcd":                    version.MustParseGeneric("1.22.0"),
+	"kube-apiserver":          version.MustParseGeneric("1.22.0"),
+	"kube-controller-manager": version.MustParseGeneric("1.22.0"),
+	"kube-scheduler":          version.MustParseGeneric("1.22.0"),
+	"kubeletconfiguration":    version.MustParseGeneric("1.25.0"),
+	"corednsdeployment":       version.MustParseGeneric("1.31.0"),
+}
+
+// maxPatch bounds one patch's size: patches are small documents.
+const maxPatch = 64 << 10
+
+func (v *validator) patches() {
+	k := v.c.Kubeadm
+	if len(k.Patches) == 0 {
+		return
+	}
+	at := v.at(k.Body, "patches")
+	kv := v.c.KubeVersion()
+	if kv != nil && kv.LessThan(patchTargets["etcd"]) {
+		v.errorf(at, "kubeadm patches need Kubernetes 1.22 or later",
+			"kubeadm %s's configuration (v1beta2) has no patches field. Remove kubeadm { patches }, or use Kubernetes 1.22 or later.", v.c.KubernetesVersion)
+		return
+	}
+	names := make([]string, 0, len(k.Patches))
+	for name := range k.Patches {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	known := make([]string, 0, len(patchTargets))
+	for t := range patchTargets {
+		known = append(known, t)
+	}
+	slices.Sort(known)
+	for _, name := range names {
+		at := v.elem(k.Body, "patches", -1, name)
+		m := patchName.FindStringSubmatch(name)
+		target := ""
+		if m != nil {
+			target = m[1]
+			// The target is the longest known name the file starts with.
+			for _, t := range known {
+				if strings.HasPrefix(name, t) && len(t) > len(target) {
+					target = t
+				}
+			}
+		}
+		since, ok := patchTargets[target]
+		switch {
+		case m == nil || !ok || !strings.HasPrefix(name, target):
+			v.errorf(at, "Invalid kubeadm patch name",
+				"%q: name a patch TARGET[SUFFIX][+TYPE].yaml (or .json), TARGET one of %s and TYPE strategic (the default), merge or json, such as \"kube-apiserver+strategic.yaml\".",
+				name, strings.Join(known, ", "))
+			continue
+		case kv != nil && kv.LessThan(since):
+			v.errorf(at, "kubeadm patch target too new",
+				"%q: kubeadm %s does not patch %s (it can from Kubernetes %s).", name, v.c.KubernetesVersion, target, since)
+			continue
+		}
+		body := k.Patches[name]
+		if len(body) > maxPatch {
+			v.errorf(at, "kubeadm patch too large", "%q is %d bytes; a patch is a small document (at most %d bytes).", name, len(body), maxPatch)
+			continue
+		}
+		for i, doc := range strings.Split(body, "\n---") {
+			if strings.TrimSpace(doc) == "" {
+				if i == 0 && strings.TrimSpace(body) == "" {
+					v.errorf(at, "Empty kubeadm patch", "%q is empty: write the patch, or remove the entry.", name)
+				}
+				continue
+			}
+			if _, err := yaml.YAMLToJSON([]byte(doc)); err != nil {
+				v.errorf(at, "Invalid kubeadm patch", "%q, document %d: %v.", name, i+1, err)
+			}
+		}
+	}
+}

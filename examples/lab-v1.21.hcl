@@ -56,8 +56,10 @@ cluster "lab121" {
   calico {
     version = "v3.28.5"
     # Upstream's manifest, read from Calico's module zip on the Go module
-    # proxy by provision/lab/manifests.sh (make lab does it).
-    manifest = "/var/lib/kprov/manifests/calico-v3.28.5.yaml"
+    # proxy by provision/lab/manifests.sh (make lab does it), with
+    # calico-node's probes slowed for software emulation (every 60 s, 60 s
+    # to answer, 20 failures): their 10 s restarted it while it started.
+    manifest = "/var/lib/kprov/manifests/calico-v3.28.5-lab.yaml"
   }
 
   # No ingress, and so no MetalLB (kprov installs it for the ingress

@@ -46,8 +46,10 @@ cluster "lab" {
   calico {
     version = "v3.28.5"
     # Upstream's manifest, read from Calico's module zip on the Go module
-    # proxy by provision/lab/manifests.sh (make lab does it).
-    manifest = "/var/lib/kprov/manifests/calico-v3.28.5.yaml"
+    # proxy by provision/lab/manifests.sh (make lab does it), with
+    # calico-node's probes slowed for software emulation (every 60 s, 60 s
+    # to answer, 20 failures): their 10 s restarted it while it started.
+    manifest = "/var/lib/kprov/manifests/calico-v3.28.5-lab.yaml"
   }
 
   ingress {
@@ -89,6 +91,27 @@ cluster "lab" {
     }
     scheduler_extra_args = {
       "leader-elect" = "false"
+    }
+    # When calico-node starts on every node at once, the emulated control
+    # plane is so busy that etcd and the API server answer their liveness
+    # probes late; kubeadm's probes (15 s, 8 failures) then restart the API
+    # server, and a restart under that load never finishes (its start-up
+    # hooks time out). Give both ten minutes instead.
+    patches = {
+      "kube-apiserver+strategic.yaml" = <<-EOT
+        spec:
+          containers:
+          - name: kube-apiserver
+            livenessProbe: {timeoutSeconds: 60, periodSeconds: 20, failureThreshold: 30}
+            startupProbe: {timeoutSeconds: 60, failureThreshold: 60}
+        EOT
+      "etcd+strategic.yaml" = <<-EOT
+        spec:
+          containers:
+          - name: etcd
+            livenessProbe: {timeoutSeconds: 60, periodSeconds: 20, failureThreshold: 30}
+            startupProbe: {timeoutSeconds: 60, failureThreshold: 60}
+        EOT
     }
   }
 

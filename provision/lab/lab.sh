@@ -12,6 +12,8 @@
 #   restart-libvirtd  stop libvirtd (SIGTERM; VMs keep running) and start it
 #           again, as a host upgrade or crash would (for fault tests)
 #   exec    run CMD inside the namespace, e.g. `lab.sh exec kprov up lab.hcl`
+#   weigh   give every control plane's QEMU the larger CPU share (below);
+#           up starts it in the background every 5 s until down
 #
 # Contract: inside the namespace, `virsh -c qemu:///system` reaches the lab's
 # libvirtd. Environment: KPROV_LAB_NETNS (namespace name, default kprov-lab).
@@ -64,6 +66,51 @@ qemu_pids() {
 	done
 }
 
+# Each QEMU runs in a session of its own, so the kernel's autogroup scheduling
+# gives a 2-vCPU control plane the same CPU share as a 1-vCPU worker: when
+# calico-node starts on every node at once, the API server starves and
+# crash-loops. On a host with systemd-machined, libvirt's <cputune><shares>
+# would weigh them; here libvirt reports "cgroup CPU controller is not
+# mounted". So the lab weighs them itself: a control plane's autogroup gets
+# nice -5 (weight 3121 against a worker's 1024: three fifths of the host against two 1-vCPU workers; at -10 the workers got so little that SSH handshakes timed out), read from the role kprov
+# writes in the domain's metadata.
+weigh_once() {
+	local pid name want
+	for pid in $(qemu_pids); do
+		name=$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | sed -n 's/^guest=\([^,]*\).*/\1/p' | head -n1)
+		[ -n "$name" ] || continue
+		want=0
+		grep -qs 'role="control-plane"' "/run/libvirt/qemu/$name.xml" && want=-5
+		grep -qs "nice $want\$" "/proc/$pid/autogroup" && continue
+		echo "$want" >"/proc/$pid/autogroup" 2>/dev/null && log "weigh: $name (pid $pid) autogroup nice $want"
+	done
+}
+
+# cmd_weigh: weigh_once every 5 s while libvirtd runs; bounded to 8 hours.
+cmd_weigh() {
+	need_root
+	local end=$((SECONDS + 8 * 3600))
+	while [ "$SECONDS" -lt "$end" ] && alive "$run/libvirtd.pid" libvirtd >/dev/null; do
+		weigh_once
+		sleep 5
+	done
+}
+
+# weigher_pid: the PID of the running `lab.sh weigh`, if any.
+weigher_pid() {
+	local pid
+	pid=$(alive "$run/weigher.pid" bash) || return 1
+	tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q 'lab\.sh weigh' || return 1
+	echo "$pid"
+}
+
+# start_weigher: cmd_weigh in the background, once.
+start_weigher() {
+	weigher_pid >/dev/null && return 0
+	setsid "$0" weigh >>"$run/weigher.log" 2>&1 </dev/null &
+	echo $! >"$run/weigher.pid"
+}
+
 cmd_up() {
 	need_root
 	for tool in ip virtlogd libvirtd virsh; do
@@ -73,6 +120,7 @@ cmd_up() {
 	if pid=$(alive "$run/libvirtd.pid" libvirtd); then
 		log "already up: libvirtd pid $pid in namespace $ns"
 		in_ns virsh -c "$uri" version >/dev/null || die "libvirtd (pid $pid) does not answer: lab.sh down, then up"
+		start_weigher
 		return 0
 	fi
 	# One libvirtd per host: its sockets and /run/libvirt are not per namespace.
@@ -106,6 +154,7 @@ cmd_up() {
 	for ((i = 0; i < 120 && SECONDS - t0 < 90; i++)); do
 		if in_ns timeout 30 virsh -c "$uri" version >/dev/null 2>&1; then
 			log "up: namespace $ns, virtlogd pid $(cat "$run/virtlogd.pid"), libvirtd pid $(cat "$run/libvirtd.pid") ($((SECONDS - t0)) s)"
+			start_weigher
 			return 0
 		fi
 		alive "$run/libvirtd.pid" libvirtd >/dev/null || [ "$i" -lt 10 ] || die "libvirtd exited: see /var/log/libvirt or run it in the foreground with lab.sh exec libvirtd"
@@ -147,6 +196,7 @@ cmd_down() {
 		[ "$(ip netns identify "$pid" 2>/dev/null)" = "$ns" ] || continue
 		stop "$pid" "dnsmasq $(basename "$f" .pid)"
 	done
+	if pid=$(weigher_pid); then stop "$pid" weigher; fi
 	if pid=$(alive "$run/libvirtd.pid" libvirtd); then stop "$pid" libvirtd; fi
 	if pid=$(alive "$run/virtlogd.pid" virtlogd); then stop "$pid" virtlogd; fi
 
@@ -200,5 +250,6 @@ down) shift; cmd_down "$@" ;;
 status) cmd_status ;;
 restart-libvirtd) cmd_restart_libvirtd ;;
 exec) shift; cmd_exec "$@" ;;
-*) echo "usage: lab.sh up|down [--force]|status|exec CMD..." >&2; exit 2 ;;
+weigh) cmd_weigh ;;
+*) echo "usage: lab.sh up|down [--force]|status|weigh|exec CMD..." >&2; exit 2 ;;
 esac

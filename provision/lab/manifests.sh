@@ -7,6 +7,9 @@
 #   calico-v3.28.5.yaml  manifests/calico.yaml of Calico's monorepo at the
 #                        commit whose images are v3.28.5 (the proxy serves
 #                        it as a pseudo-version; see ../shared/upstream-src)
+#   calico-v3.28.5-lab.yaml  the same with calico-node's and
+#                        calico-kube-controllers' probes slowed for software
+#                        emulation (below); examples/lab.hcl names this one
 #   metallb-v0.15.2-native.yaml  config/manifests/metallb-native.yaml of
 #                        go.universe.tf/metallb v0.15.2
 #   traefik-v3.6.12-crds.yaml, traefik-v3.6.12-rbac.yaml  Traefik's CRDs and
@@ -33,6 +36,21 @@ fetch() {
 }
 
 fetch github.com/projectcalico/calico@v1.11.0-cni-plugin.0.20250813170300-a0db560f0520 manifests/calico.yaml calico-v3.28.5.yaml
+# Under software emulation every exec probe (a runc exec of calico-node or
+# check-status) takes seconds of CPU, and 10 s timeouts with 6 failures
+# restart calico-node while it is still starting, which makes the control
+# plane busier still. The lab's copy probes every 60 s with 60 s to answer
+# and 20 failures allowed; nothing else changes. Each of the nine lines is
+# checked so an upstream change fails here, not in the cluster.
+lab_calico() {
+	local src=$1 dest=$dir/calico-v3.28.5-lab.yaml n
+	n=$(grep -cE '^ {12}(periodSeconds: 10|timeoutSeconds: 10|failureThreshold: 6)$' "$src")
+	[ "$n" = 9 ] || { log "error: $src has $n probe lines of the 9 the lab slows: upstream changed, update lab_calico"; exit 1; }
+	sed -E 's/^( {12})periodSeconds: 10$/\1periodSeconds: 60/; s/^( {12})timeoutSeconds: 10$/\1timeoutSeconds: 60/; s/^( {12})failureThreshold: 6$/\1failureThreshold: 20/' "$src" >"$dest.tmp"
+	if cmp -s "$dest.tmp" "$dest"; then rm "$dest.tmp"; else mv "$dest.tmp" "$dest" && log "$dest from $src, probes slowed"; fi
+}
+lab_calico "$dir/calico-v3.28.5.yaml"
+
 fetch go.universe.tf/metallb@v0.15.2 config/manifests/metallb-native.yaml metallb-v0.15.2-native.yaml
 fetch github.com/traefik/traefik/v3@v3.6.12 docs/content/reference/dynamic-configuration/kubernetes-crd-definition-v1.yml traefik-v3.6.12-crds.yaml
 fetch github.com/traefik/traefik/v3@v3.6.12 docs/content/reference/dynamic-configuration/kubernetes-crd-rbac.yml traefik-v3.6.12-rbac.yaml

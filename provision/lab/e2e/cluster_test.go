@@ -53,7 +53,7 @@ const body = `
   kube_proxy { mode = "ipvs" }
   calico {
     version  = "v3.28.5"
-    manifest = "/var/lib/kprov/manifests/calico-v3.28.5.yaml"
+    manifest = "/var/lib/kprov/manifests/calico-v3.28.5-lab.yaml"
   }
   ingress {
     controller              = "traefik"
@@ -73,6 +73,23 @@ const body = `
     ignore_preflight_errors = ["HTTPProxyCIDR"]
     controller_manager_extra_args = { "leader-elect" = "false" }
     scheduler_extra_args          = { "leader-elect" = "false" }
+    # As examples/lab.hcl: liveness probes with ten minutes of slack.
+    patches = {
+      "kube-apiserver+strategic.yaml" = <<-EOT
+        spec:
+          containers:
+          - name: kube-apiserver
+            livenessProbe: {timeoutSeconds: 60, periodSeconds: 20, failureThreshold: 30}
+            startupProbe: {timeoutSeconds: 60, failureThreshold: 60}
+        EOT
+      "etcd+strategic.yaml" = <<-EOT
+        spec:
+          containers:
+          - name: etcd
+            livenessProbe: {timeoutSeconds: 60, periodSeconds: 20, failureThreshold: 30}
+            startupProbe: {timeoutSeconds: 60, failureThreshold: 60}
+        EOT
+    }
   }
   timeouts {
     rollout     = "15m"
@@ -101,7 +118,7 @@ func newLab(t *testing.T) *lab {
 		t.Skipf("the end-to-end test runs with %s=1 (make e2e): 30-40 minutes under emulation", E2EEnv)
 	}
 	labtest.Need(t)
-	for _, f := range []string{"calico-v3.28.5.yaml", "traefik-v3.6.12-crds.yaml", "traefik-v3.6.12-rbac.yaml", "metallb-v0.15.2-native.yaml"} {
+	for _, f := range []string{"calico-v3.28.5-lab.yaml", "traefik-v3.6.12-crds.yaml", "traefik-v3.6.12-rbac.yaml", "metallb-v0.15.2-native.yaml"} {
 		if _, err := os.Stat("/var/lib/kprov/manifests/" + f); err != nil {
 			t.Fatalf("%v: provision/lab/manifests.sh writes it (make lab-manifests)", err)
 		}

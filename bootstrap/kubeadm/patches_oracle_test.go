@@ -2,8 +2,6 @@ package kubeadm
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -18,7 +16,7 @@ var probePatches = map[string]string{
 
 // TestOraclePatches has the real kubeadm apply the spec's patches: its
 // dry run prints the static pod manifests, patched, from the directory the
-// configuration names (here a temporary one holding the patch files).
+// configuration names.
 func TestOraclePatches(t *testing.T) {
 	for _, name := range []string{"v130", "mirrored137"} {
 		t.Run(name, func(t *testing.T) {
@@ -44,15 +42,13 @@ func TestOraclePatches(t *testing.T) {
 			if !bytes.Contains(cfg, []byte("directory: "+PatchesDir)) {
 				t.Fatalf("init config does not name %s:\n%s", PatchesDir, cfg)
 			}
-			dir := t.TempDir()
+			// The patches where the node has them: in the judge's /etc.
+			etc := map[string][]byte{}
 			for n, p := range probePatches {
-				if err := os.WriteFile(filepath.Join(dir, n), []byte(p), 0o600); err != nil {
-					t.Fatal(err)
-				}
+				etc[PatchesDir+"/"+n] = []byte(p)
 			}
-			cfg = bytes.ReplaceAll(cfg, []byte(PatchesDir), []byte(dir))
 			version := in.Cluster.KubernetesVersion
-			out, err := judge.KubeadmInitOutput(t, version, cfg)
+			out, err := judge.KubeadmInitOutput(t, version, cfg, etc)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -71,7 +67,7 @@ func TestOraclePatches(t *testing.T) {
 				t.Errorf("kubeadm %s's dry run prints etcd's manifest without the patched failureThreshold", version)
 			}
 			// The same dry run without patches prints none of them.
-			out, err = judge.KubeadmInitOutput(t, version, plain)
+			out, err = judge.KubeadmInitOutput(t, version, plain, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kprov/kprov/bootstrap/kubeadm"
 	"github.com/kprov/kprov/provision/judge"
 )
 
@@ -17,9 +18,19 @@ func TestExamplesPassJudges(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c := load(t, "../../examples/"+name+".hcl")
 			set := build(t, c, fixedSecrets(t, c.Name))
+			// kubeadm init reads the node's patches, where the node has them.
+			patches := map[string][]byte{}
+			for _, f := range set.Files {
+				if dir, name := path.Split(f.Path); strings.HasSuffix(dir, "/kubeadm/patches/") && f.Node == set.Nodes[0].Name {
+					patches[kubeadm.PatchesDir+"/"+name] = f.Data
+				}
+			}
 			judges := map[string]func(testing.TB, []byte) error{
-				"xml":            judge.VirtXML,
-				"init.yaml":      func(t testing.TB, b []byte) error { return judge.KubeadmInit(t, c.KubernetesVersion, b) },
+				"xml": judge.VirtXML,
+				"init.yaml": func(t testing.TB, b []byte) error {
+					_, err := judge.KubeadmInitOutput(t, c.KubernetesVersion, b, patches)
+					return err
+				},
 				"join.yaml":      func(t testing.TB, b []byte) error { return judge.KubeadmJoin(t, c.KubernetesVersion, b) },
 				"network-config": judge.NetworkConfig,
 				"user-data":      judge.UserData,

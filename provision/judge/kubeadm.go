@@ -16,17 +16,19 @@ import (
 // `init --dry-run --config` on config, in a sandbox, and judges its output.
 func KubeadmInit(t testing.TB, kubernetesVersion string, config []byte) error {
 	t.Helper()
-	_, err := KubeadmInitOutput(t, kubernetesVersion, config)
+	_, err := KubeadmInitOutput(t, kubernetesVersion, config, nil)
 	return err
 }
 
-// KubeadmInitOutput is KubeadmInit that also returns what kubeadm printed:
-// the files it would write, static pod manifests included.
-func KubeadmInitOutput(t testing.TB, kubernetesVersion string, config []byte) (string, error) {
+// KubeadmInitOutput is KubeadmInit that also returns what kubeadm printed
+// (the files it would write, static pod manifests included), with etc's
+// files (paths under /etc, such as the kubeadm patches a configuration
+// names) in the sandbox's /etc.
+func KubeadmInitOutput(t testing.TB, kubernetesVersion string, config []byte, etc map[string][]byte) (string, error) {
 	t.Helper()
 	bin := Kubeadm(t, kubernetesVersion)
 	start := time.Now()
-	out, err := sandboxed(t, bin, "init", "--dry-run", "--skip-phases=preflight",
+	out, err := sandboxed(t, etcTree(t, etc), bin, "init", "--dry-run", "--skip-phases=preflight",
 		"--config", writeTemp(t, "init.yaml", config))
 	if err := verdict(out, err); err != nil {
 		return out, fmt.Errorf("kubeadm %s init --dry-run: %w", kubernetesVersion, err)
@@ -48,7 +50,7 @@ func KubeadmJoin(t testing.TB, kubernetesVersion string, config []byte) error {
 	if bytes.Contains(help, []byte("kubeadm config validate [flags]")) {
 		args = []string{"config", "validate", "--config", file}
 	}
-	if err := verdict(sandboxed(t, bin, args...)); err != nil {
+	if err := verdict(sandboxed(t, "", bin, args...)); err != nil {
 		return fmt.Errorf("kubeadm %s %s: %w", kubernetesVersion, strings.Join(args[:2], " "), err)
 	}
 	return nil
@@ -82,11 +84,36 @@ func Kubeadm(t testing.TB, version string) string {
 	return strings.TrimSpace(string(out))
 }
 
+// etcTree writes files (paths under /etc) into a temporary folder laid out
+// as /etc, for sandboxed; "" without files.
+func etcTree(t testing.TB, files map[string][]byte) string {
+	t.Helper()
+	if len(files) == 0 {
+		return ""
+	}
+	dir := t.TempDir()
+	for p, data := range files {
+		rel, ok := strings.CutPrefix(filepath.Clean(p), "/etc/")
+		if !ok {
+			t.Fatalf("sandbox file %s is not under /etc", p)
+		}
+		dst := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
 // sandboxed runs kubeadm with args in private mount and network
 // namespaces: /etc is an overlay on a tmpfs, so `init --dry-run` writing
 // under /etc/kubernetes leaves the host alone, and only loopback exists,
 // so no lookup leaves the machine.
-func sandboxed(t testing.TB, kubeadm string, args ...string) (string, error) {
+// The files of the folder etc (if not "") are copied into that /etc.
+func sandboxed(t testing.TB, etc, kubeadm string, args ...string) (string, error) {
 	t.Helper()
 	ov := filepath.Join(t.TempDir(), "ov")
 	if err := os.Mkdir(ov, 0o700); err != nil {
@@ -96,10 +123,11 @@ func sandboxed(t testing.TB, kubeadm string, args ...string) (string, error) {
 mount -t tmpfs kprov-oracle "$1"
 mkdir "$1/u" "$1/w"
 mount -t overlay kprov-oracle -o lowerdir=/etc,upperdir="$1/u",workdir="$1/w" /etc
-shift
+if [ -n "$2" ]; then cp -R "$2/." /etc/; fi
+shift 2
 exec "$@"`
 	cmd := exec.Command("unshare", append([]string{"--mount", "--net", "--propagation", "private",
-		"sh", "-c", script, "sh", ov, kubeadm}, args...)...)
+		"sh", "-c", script, "sh", ov, etc, kubeadm}, args...)...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }

@@ -268,8 +268,15 @@ func TestCalicoNodeHasThePatchedTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := 0
+	n, runs := 0, 0
 	for _, f := range img.Layers[len(img.Layers)-1].Files {
+		// What start_runit and runit execute must be executable.
+		if f.Path == "etc/rc.local" || f.Path == "usr/sbin/start_runit" || strings.HasSuffix(f.Path, "/run") {
+			runs++
+			if f.Mode&0o111 == 0 {
+				t.Errorf("%s is mode %o in the image: start_runit cannot run it", f.Path, f.Mode)
+			}
+		}
 		if f.Path == birdIPAMTemplate {
 			n++
 			if !bytes.Equal(f.Data, want) {
@@ -279,6 +286,9 @@ func TestCalicoNodeHasThePatchedTemplate(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("the image has %d %s, want 1", n, birdIPAMTemplate)
+	}
+	if runs < 10 {
+		t.Errorf("only %d of calico-node's start-up files and runit services found", runs)
 	}
 }
 
@@ -291,6 +301,8 @@ func TestHostFileModes(t *testing.T) {
 	}{
 		"run":       {"#!/bin/sh\nexec bird\n", 0o755},
 		"bird.conf": {"router id 1.2.3.4;\n", 0o644},
+		// No "#!", yet start_runit runs it directly.
+		"rc.local": {"# Handle old CALICO_NETWORKING\n", 0o755},
 	} {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, []byte(tc.data), 0o444); err != nil {

@@ -211,8 +211,15 @@ func calicoTree(e *Env, from, to string) ([]File, error) {
 	return files, nil
 }
 
-// hostFile is the regular file at p as to: 0755 if it is executable or a
-// script, else 0644 (the module cache makes every file read-only).
+// upstreamExecutable are files of node/filesystem that Calico's repository
+// marks executable (git mode 100755) though they start with no "#!":
+// start_runit runs /etc/rc.local directly, and "Permission denied" there
+// stops calico-node ("Calico node failed to start", seen on the lab).
+var upstreamExecutable = map[string]bool{"etc/rc.local": true}
+
+// hostFile is the regular file at p as to: 0755 if it is executable, a
+// script or upstreamExecutable, else 0644 (the module cache makes every
+// file read-only).
 func hostFile(p, to string) (File, error) {
 	b, err := os.ReadFile(p)
 	if err != nil {
@@ -224,9 +231,9 @@ func hostFile(p, to string) (File, error) {
 	}
 	// Module zips keep no file modes: a script (#!) is executable, as it is
 	// in the upstream repository (calico-node's start_runit, the runit
-	// services' run files, rc.local).
+	// services' run files), and so are upstreamExecutable.
 	mode := int64(0o644)
-	if info.Mode().Perm()&0o111 != 0 || bytes.HasPrefix(b, []byte("#!")) {
+	if info.Mode().Perm()&0o111 != 0 || bytes.HasPrefix(b, []byte("#!")) || upstreamExecutable[to] {
 		mode = 0o755
 	}
 	return File{Path: to, Kind: Regular, Mode: mode, Data: b}, nil

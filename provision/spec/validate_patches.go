@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -9,9 +10,9 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// patchName is kubeadm's patch file name: TARGET[SUFFIX][+TYPE].EXTENSION
-// (cmd/kubeadm/app/util/patches, parseFilename).
-var patchName = regexp.MustCompile(`^([a-z-]+?)([^.+/]*)(\+(strategic|merge|json))?\.(yaml|json)$`)
+// patchRest is what follows the target in kubeadm's patch file name
+// TARGET[SUFFIX][+TYPE].EXTENSION (cmd/kubeadm/app/util/patches).
+var patchRest = regexp.MustCompile(`^[^.+/]*(\+(strategic|merge|json))?\.(yaml|json)$`)
 
 // patchTargets are what kubeadm patches, with the first Kubernetes whose
 // kubeadm knows each (its "patches" field came in 1.22).
@@ -39,32 +40,19 @@ func (v *validator) patches() {
 			"kubeadm %s's configuration (v1beta2) has no patches field. Remove kubeadm { patches }, or use Kubernetes 1.22 or later.", v.c.KubernetesVersion)
 		return
 	}
-	names := make([]string, 0, len(k.Patches))
-	for name := range k.Patches {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	known := make([]string, 0, len(patchTargets))
-	for t := range patchTargets {
-		known = append(known, t)
-	}
-	slices.Sort(known)
-	for _, name := range names {
+	known := slices.Sorted(maps.Keys(patchTargets))
+	for _, name := range slices.Sorted(maps.Keys(k.Patches)) {
 		at := v.elem(k.Body, "patches", -1, name)
-		m := patchName.FindStringSubmatch(name)
+		// The target is the longest known name the file starts with.
 		target := ""
-		if m != nil {
-			target = m[1]
-			// The target is the longest known name the file starts with.
-			for _, t := range known {
-				if strings.HasPrefix(name, t) && len(t) > len(target) {
-					target = t
-				}
+		for _, t := range known {
+			if strings.HasPrefix(name, t) && len(t) > len(target) {
+				target = t
 			}
 		}
 		since, ok := patchTargets[target]
 		switch {
-		case m == nil || !ok || !strings.HasPrefix(name, target):
+		case !ok || !patchRest.MatchString(strings.TrimPrefix(name, target)):
 			v.errorf(at, "Invalid kubeadm patch name",
 				"%q: name a patch TARGET[SUFFIX][+TYPE].yaml (or .json), TARGET one of %s and TYPE strategic (the default), merge or json, such as \"kube-apiserver+strategic.yaml\".",
 				name, strings.Join(known, ", "))

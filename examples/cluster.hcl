@@ -34,7 +34,11 @@ cluster "demo" {
   image {
     # A cloud image with cloud-init (its NIC is ens3/enp1s0; kprov renames it eth0).
     source = "https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-amd64.qcow2"
-    # sha256 = "..." # pin the image you tested: kprov then refuses anything else
+    # Checked against the sums Debian publishes beside it; kprov downloads
+    # it once into ~/.cache/kprov/images and records its sha256 in
+    # kprov.lock.hcl, so a later "latest" that differs is refused. Set
+    # sha256 = "..." instead to pin the exact image you tested.
+    checksum_url = "https://cloud.debian.org/images/cloud/bookworm/latest/SHA512SUMS"
     format = "qcow2"
   }
 

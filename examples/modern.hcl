@@ -15,7 +15,11 @@ cluster "modern" {
 
   image {
     source = "https://cloud.debian.org/images/cloud/trixie/latest/debian-13-genericcloud-amd64.qcow2"
-    # sha256 = "..." # pin the image you tested: kprov then refuses anything else
+    # Checked against the sums Debian publishes beside it; kprov downloads
+    # it once into ~/.cache/kprov/images and records its sha256 in
+    # kprov.lock.hcl, so a later "latest" that differs is refused. Set
+    # sha256 = "..." instead to pin the exact image you tested.
+    checksum_url = "https://cloud.debian.org/images/cloud/trixie/latest/SHA512SUMS"
   }
 
   network {

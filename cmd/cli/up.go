@@ -65,7 +65,7 @@ func newUp(env Env) *cobra.Command {
 
 func up(ctx context.Context, env Env, cl *cluster, specPath string, replace, locked bool, parallel int, sel phaseSelection) error {
 	c := cl.spec.Cluster
-	hv := &hypervisor{env: env, cl: cl, specDir: filepath.Dir(specPath), replace: replace, parallel: parallel}
+	hv := &hypervisor{env: env, cl: cl, specPath: specPath, replace: replace, parallel: parallel}
 	defer hv.close()
 	b, err := newBootstrapper(env, cl, specPath, parallel)
 	if err != nil {
@@ -82,6 +82,7 @@ func up(ctx context.Context, env Env, cl *cluster, specPath string, replace, loc
 	prov := hv.phase
 	// Everything `up` does, in order.
 	phases := []phase{
+		{"provision/download", hv.download},
 		{"provision/network", prov((*virt.Provisioner).EnsureNetwork)},
 		{"provision/pool", prov((*virt.Provisioner).EnsurePool)},
 		{"provision/image", prov((*virt.Provisioner).EnsureImage)},
@@ -135,7 +136,7 @@ func ingressClass(in *spec.Ingress) string {
 type hypervisor struct {
 	env      Env
 	cl       *cluster
-	specDir  string // relative image paths start here
+	specPath string // relative image paths start at its folder
 	replace  bool
 	parallel int
 
@@ -144,6 +145,8 @@ type hypervisor struct {
 	w        *virt.Waiter
 	before   int64  // mutations of earlier connections
 	imageSum string // the image's sha256, kept across reconnections
+	// imagePath is the base image as a local file, once known.
+	imagePath string
 }
 
 // phase runs f with the provisioner. Every provision phase is an
@@ -215,15 +218,18 @@ func (h *hypervisor) open(ctx context.Context) error {
 	}
 	fmt.Fprintf(env.Stderr, "%s: libvirt %d.%d.%d, domains of type %s\n", conn.URI,
 		host.LibvirtVersion/1_000_000, host.LibvirtVersion/1000%1000, host.LibvirtVersion%1000, why)
-	img, err := imageSource(c.Image.Source, h.specDir)
-	if err != nil {
+	if err := h.download(ctx); err != nil {
 		return err
 	}
 	p := &virt.Provisioner{
-		Conn: conn, Cluster: c, Nodes: cl.nodes, Host: host, Image: img,
+		Conn: conn, Cluster: c, Nodes: cl.nodes, Host: host, Image: virt.FileImage(h.imagePath),
 		Hashes: map[string]string{}, Seeds: map[string][]byte{},
 		Replace: h.replace, Parallel: h.parallel,
 		Log: func(format string, args ...any) { fmt.Fprintf(env.Stderr, "  "+format+"\n", args...) },
+	}
+	if !local(conn.URI) {
+		// An upload to another host takes minutes: show it.
+		p.Progress, p.Terminal = env.Stderr, terminal(env.Stderr)
 	}
 	for _, n := range cl.nodes {
 		p.Hashes[n.Name] = artifacts.NodeHash(c, n)
@@ -282,18 +288,6 @@ func userAuth(env Env) []ssh.AuthMethod {
 func local(uri string) bool {
 	u, err := url.Parse(uri)
 	return err == nil && !strings.Contains(u.Scheme, "+") && u.Host == ""
-}
-
-// imageSource is the spec's base image: a local file, or a URL (not yet).
-func imageSource(src, specDir string) (virt.ImageSource, error) {
-	if u, err := url.Parse(src); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
-		return nil, fmt.Errorf("image %s: downloading images is not built yet; download it yourself, check its sha256, and set image.source to the local path", src)
-	}
-	// A relative path is relative to the spec, as every path in it is.
-	if !filepath.IsAbs(src) {
-		src = filepath.Join(specDir, src)
-	}
-	return virt.FileImage(src), nil
 }
 
 // plural is "1 node", "2 nodes".

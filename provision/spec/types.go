@@ -61,7 +61,13 @@ type Image struct {
 	// Source is an http(s) URL or a local path.
 	Source string `hcl:"source"`
 	SHA256 string `hcl:"sha256,optional"`
-	Format string `hcl:"format,optional"`
+	// SHA512 and ChecksumURL pin a downloaded image too: ChecksumURL is a
+	// published checksum file (Debian's SHA512SUMS, Ubuntu's SHA256SUMS),
+	// ChecksumName the image's name in it (default: the URL's file name).
+	SHA512       string `hcl:"sha512,optional"`
+	ChecksumURL  string `hcl:"checksum_url,optional"`
+	ChecksumName string `hcl:"checksum_name,optional"`
+	Format       string `hcl:"format,optional"`
 
 	Body hcl.Body `hcl:",body"`
 }

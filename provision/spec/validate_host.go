@@ -60,14 +60,29 @@ func (v *validator) image() {
 		v.errorf(v.at(im.Body, "source"), "Missing image", "Set image { source = ... } to a cloud image URL or a local qcow2 path, for example a Debian 12 genericcloud image.")
 		return
 	}
-	if u, err := url.Parse(im.Source); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
-		if im.SHA256 == "" {
-			v.warnf(v.at(im.Body, "source"), "Image is not pinned", "No sha256 is set for %s, so nothing checks what is downloaded; set image { sha256 = \"...\" }.", im.Source)
+	remote := isHTTP(im.Source)
+	if remote {
+		if im.SHA256 == "" && im.SHA512 == "" && im.ChecksumURL == "" {
+			v.warnf(v.at(im.Body, "source"), "Image is not pinned", "No sum is set for %s, so only kprov.lock.hcl (after the first download) checks what is downloaded; set image { sha256 = \"...\" }, sha512, or checksum_url to the SHA256SUMS or SHA512SUMS file published beside it.", im.Source)
 		}
 	} else if strings.Contains(im.Source, "://") {
 		v.errorf(v.at(im.Body, "source"), "Unsupported image source", "%q: use an http(s) URL or a local file path.", im.Source)
 	}
 	v.sha256(im.Body, "sha256", im.SHA256)
+	if im.SHA512 != "" {
+		if raw, err := hex.DecodeString(im.SHA512); err != nil || len(raw) != 64 {
+			v.errorf(v.at(im.Body, "sha512"), "Invalid sha512", "%q is not a sha512 digest: 128 hexadecimal characters, as printed by sha512sum.", im.SHA512)
+		}
+	}
+	if im.ChecksumURL != "" && !isHTTP(im.ChecksumURL) {
+		v.errorf(v.at(im.Body, "checksum_url"), "Invalid checksum_url", "%q: use the http(s) URL of the checksum file published beside the image, such as https://cloud.debian.org/images/cloud/bookworm/latest/SHA512SUMS.", im.ChecksumURL)
+	}
+	if im.ChecksumName != "" && (im.ChecksumURL == "" || strings.ContainsAny(im.ChecksumName, "/ \t\n")) {
+		v.errorf(v.at(im.Body, "checksum_name"), "Invalid checksum_name", "%q: checksum_name is the image's file name in the checksum_url file (no slashes or spaces), and needs checksum_url.", im.ChecksumName)
+	}
+	if !remote && (im.SHA512 != "" || im.ChecksumURL != "") {
+		v.errorf(v.at(im.Body, "source"), "Local image with download pins", "%q is a local file, but sha512 and checksum_url are checked only when kprov downloads an image: pin a local file with sha256 (sha256sum prints it), or set source to the image's URL.", im.Source)
+	}
 	v.oneOf(im.Body, "format", im.Format, "qcow2", "raw")
 }
 
@@ -137,4 +152,10 @@ func (v *validator) artifacts() {
 			v.errorf(v.elem(a.Body, "sha256", -1, k), "Invalid sha256", "%s: %q is not 64 hexadecimal characters.", k, a.SHA256[k])
 		}
 	}
+}
+
+// isHTTP reports whether s is an http(s) URL with a host.
+func isHTTP(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }

@@ -36,6 +36,10 @@ type Provisioner struct {
 	Parallel int
 	// Log receives one line per change made or drift found.
 	Log func(format string, args ...any)
+	// Progress, when set, shows the base image's upload (a bar when
+	// Terminal): set it for remote hypervisors.
+	Progress io.Writer
+	Terminal bool
 	counter
 }
 

@@ -1,6 +1,7 @@
 package virt
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/digitalocean/go-libvirt"
 
+	"github.com/kprov/kprov/provision/download"
 	"github.com/kprov/kprov/provision/plan"
 )
 
@@ -76,7 +78,16 @@ func (p *Provisioner) sourceSum() (string, uint64, error) {
 		return "", 0, err
 	}
 	defer r.Close()
-	sum, err := hashOf(r)
+	head := make([]byte, 512)
+	n, err := io.ReadFull(r, head)
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return "", 0, fmt.Errorf("image %s: %w", p.Image.Describe(), err)
+	}
+	head = head[:n]
+	if err := checkFormat(p.Image.Describe(), p.Cluster.Image.Format, head); err != nil {
+		return "", 0, err
+	}
+	sum, err := hashOf(io.MultiReader(bytes.NewReader(head), r))
 	if err != nil {
 		return "", 0, fmt.Errorf("image %s: %w", p.Image.Describe(), err)
 	}
@@ -90,7 +101,7 @@ func (p *Provisioner) sourceSum() (string, uint64, error) {
 // reused only when its content hashes to the source's sha256; otherwise
 // the error names both sums (a changed or corrupted image is never used
 // silently).
-func (p *Provisioner) EnsureImage(ctx context.Context) error {
+func (p *Provisioner) EnsureImage(ctx context.Context) (err error) {
 	start := time.Now()
 	sum, size, err := p.sourceSum()
 	if err != nil {
@@ -140,7 +151,13 @@ func (p *Provisioner) EnsureImage(ctx context.Context) error {
 		return err
 	}
 	defer r.Close()
-	if _, err := p.upload(pool, x, r, size); err != nil {
+	var body io.Reader = r
+	if p.Progress != nil {
+		var done func(bool)
+		body, done = download.Reader(r, p.Progress, p.Terminal, "upload "+name, int64(size))
+		defer func() { done(err == nil) }()
+	}
+	if _, err = p.upload(pool, x, body, size); err != nil {
 		if strings.Contains(err.Error(), "No space left on device") {
 			return fmt.Errorf("import base image %s: %w: the image needs %d MiB in pool %s (%s); free space there or set hypervisor.storage_pool to a folder on a larger disk",
 				p.Image.Describe(), err, size>>20, p.name(), p.Cluster.Hypervisor.StoragePool)

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kprov/kprov/bootstrap/addons"
 	"github.com/kprov/kprov/bootstrap/apply"
@@ -293,4 +294,58 @@ func envIndex(t *testing.T, dyn dynamic.Interface, name string) string {
 	}
 	t.Fatalf("no env %s", name)
 	return ""
+}
+
+// On a real API server with kubeadm's own CoreDNS ConfigMap: LocalDNS
+// drops the forward and restarts CoreDNS once; a second run changes
+// nothing.
+func TestLocalDNS(t *testing.T) {
+	api := judge.StartAPIServer(t, "v1.37.2")
+	c := client(t, api)
+	ctx := context.Background()
+	cm := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "v1", "kind": "ConfigMap",
+		"metadata": map[string]any{"name": "coredns", "namespace": "kube-system"},
+		"data":     map[string]any{"Corefile": judge.KubeadmCorefile(t, "v1.37.2")},
+	}}
+	deploy := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal([]byte(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: coredns, namespace: kube-system}
+spec:
+  selector: {matchLabels: {k8s-app: kube-dns}}
+  template:
+    metadata: {labels: {k8s-app: kube-dns}}
+    spec: {containers: [{name: coredns, image: registry.k8s.io/coredns/coredns:v1.11.3}]}
+`), &deploy.Object); err != nil {
+		t.Fatal(err)
+	}
+	gvr := func(r, g string) schema.GroupVersionResource {
+		return schema.GroupVersionResource{Group: g, Version: "v1", Resource: r}
+	}
+	if _, err := c.Dynamic.Resource(gvr("configmaps", "")).Namespace("kube-system").Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Dynamic.Resource(gvr("deployments", "apps")).Namespace("kube-system").Create(ctx, deploy, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := c.LocalDNS(ctx); err != nil || !changed {
+		t.Fatalf("LocalDNS: changed %v, %v", changed, err)
+	}
+	got, _ := c.Dynamic.Resource(gvr("configmaps", "")).Namespace("kube-system").Get(ctx, "coredns", metav1.GetOptions{})
+	corefile, _, _ := unstructured.NestedString(got.Object, "data", "Corefile")
+	if strings.Contains(corefile, "forward") || !strings.Contains(corefile, "kubernetes cluster.local") {
+		t.Errorf("Corefile after LocalDNS:\n%s", corefile)
+	}
+	d, _ := c.Dynamic.Resource(gvr("deployments", "apps")).Namespace("kube-system").Get(ctx, "coredns", metav1.GetOptions{})
+	if at, _, _ := unstructured.NestedString(d.Object, "spec", "template", "metadata", "annotations", "kubectl.kubernetes.io/restartedAt"); at == "" {
+		t.Error("CoreDNS's pods were not restarted (no restartedAt annotation)")
+	}
+	if changed, err := c.LocalDNS(ctx); err != nil || changed {
+		t.Errorf("second LocalDNS: changed %v, %v", changed, err)
+	}
+	again, _ := c.Dynamic.Resource(gvr("deployments", "apps")).Namespace("kube-system").Get(ctx, "coredns", metav1.GetOptions{})
+	if again.GetResourceVersion() != d.GetResourceVersion() {
+		t.Error("the second LocalDNS restarted CoreDNS again")
+	}
 }

@@ -24,12 +24,35 @@ func (b *bootstrapper) addonPhases() []phase {
 		return func(ctx context.Context) error { return b.applySteps(ctx, names...) }
 	}
 	return []phase{
+		{"addons/dns", b.localDNS},
 		{"addons/calico", step(addons.StepCalico)},
 		{"addons/nodes-ready", b.nodesReady},
 		{"addons/load-balancer", step(addons.StepLoadBalancer, addons.StepPool)},
 		{"addons/ingress", step(addons.StepIngress)},
 		{"addons/policies", step(addons.StepPolicies)},
 	}
+}
+
+// localDNS keeps CoreDNS from forwarding to the nodes' resolvers when
+// they have none (isolated networks, bridges without nameservers): it would
+// not start ("no nameservers found"), and the cluster's names would not
+// resolve either.
+func (b *bootstrapper) localDNS(ctx context.Context) error {
+	if b.cl.spec.Cluster.NodesHaveDNS() {
+		return nil
+	}
+	client, err := b.api()
+	if err != nil {
+		return err
+	}
+	changed, err := client.LocalDNS(ctx)
+	if err != nil {
+		return err
+	}
+	if changed {
+		b.changed(1, "CoreDNS: the nodes have no DNS server, so it answers the cluster's names only (forward to /etc/resolv.conf removed from its Corefile; pods restarted)")
+	}
+	return nil
 }
 
 // nodesReady waits, once the CNI runs, for every node of the plan to be

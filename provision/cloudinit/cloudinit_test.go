@@ -133,22 +133,29 @@ func TestNetworkModes(t *testing.T) {
 	n := testNodes()[0]
 	for _, tc := range []struct {
 		mode, gateway string
+		nameservers   []string
 		wantGW        string
-		wantDNS       bool
+		wantDNS       []string
 	}{
-		{"nat", "", "10.17.0.1", true},
-		{"isolated", "", "10.17.0.1", false},
-		{"bridge", "10.17.0.254", "10.17.0.254", false},
+		{"nat", "", nil, "10.17.0.1", []string{"10.17.0.1"}},
+		{"isolated", "", nil, "10.17.0.1", nil},
+		{"bridge", "10.17.0.254", nil, "10.17.0.254", nil},
+		{"bridge", "10.17.0.254", []string{"10.17.0.53", "10.17.0.54"}, "10.17.0.254", []string{"10.17.0.53", "10.17.0.54"}},
+		{"nat", "", []string{"10.17.0.53"}, "10.17.0.1", []string{"10.17.0.53"}},
 	} {
 		c := testCluster()
-		c.Network.Mode, c.Network.Gateway = tc.mode, tc.gateway
+		c.Network.Mode, c.Network.Gateway, c.Network.Nameservers = tc.mode, tc.gateway, tc.nameservers
 		var got networkV2
 		if err := yaml.UnmarshalStrict(render(t, c, n).NetworkConfig, &got); err != nil {
 			t.Fatal(err)
 		}
 		eth := got.Ethernets[NICName]
-		if eth.Routes[0].Via != tc.wantGW || (eth.Nameservers != nil) != tc.wantDNS {
-			t.Errorf("%s: routes %+v nameservers %+v", tc.mode, eth.Routes, eth.Nameservers)
+		var dns []string
+		if eth.Nameservers != nil {
+			dns = eth.Nameservers.Addresses
+		}
+		if eth.Routes[0].Via != tc.wantGW || strings.Join(dns, ",") != strings.Join(tc.wantDNS, ",") {
+			t.Errorf("%s %v: routes %+v nameservers %v", tc.mode, tc.nameservers, eth.Routes, dns)
 		}
 		if eth.MTU != 1450 || eth.Addresses[0] != "10.17.0.23/24" || eth.Match.MACAddress != n.MAC {
 			t.Errorf("%s: %+v", tc.mode, eth)

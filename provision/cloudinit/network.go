@@ -66,8 +66,13 @@ func networkConfig(c *spec.Cluster, n plan.Node) ([]byte, error) {
 		Addresses: []string{addr.String()},
 		Routes:    []route{{To: to, Via: gw.String()}},
 	}
-	// libvirt's NAT network serves DNS on the gateway; the others may not.
-	if c.Network.Mode == "nat" {
+	// The spec's servers; else libvirt's NAT network serves DNS on the
+	// gateway, and the other modes have none (kprov then keeps CoreDNS
+	// from forwarding: bootstrap/apply LocalDNS).
+	switch {
+	case len(c.Network.Nameservers) > 0:
+		eth.Nameservers = &nameservers{Addresses: c.Network.Nameservers}
+	case c.Network.Mode == "nat":
 		eth.Nameservers = &nameservers{Addresses: []string{gw.String()}}
 	}
 	return yaml.Marshal(networkV2{Version: 2, Ethernets: map[string]ethernet{NICName: eth}})

@@ -251,3 +251,9 @@ func def(s *string, v string) {
 		*s = v
 	}
 }
+
+// NodesHaveDNS reports whether the nodes get a DNS server: the spec's
+// nameservers, or libvirt's on the gateway in nat mode.
+func (c *Cluster) NodesHaveDNS() bool {
+	return len(c.Network.Nameservers) > 0 || c.Network.Mode == "nat"
+}

@@ -82,6 +82,9 @@ type Network struct {
 	Gateway     string `hcl:"gateway,optional"`
 	MTU         int    `hcl:"mtu,optional"`
 	DNSDomain   string `hcl:"dns_domain,optional"`
+	// Nameservers are the nodes' DNS servers (default: the gateway in nat
+	// mode, where libvirt serves DNS; none otherwise).
+	Nameservers []string `hcl:"nameservers,optional"`
 	PodCIDR     string `hcl:"pod_cidr,optional"`
 	ServiceCIDR string `hcl:"service_cidr,optional"`
 	// APIEndpoint is the control plane endpoint (host or host:port); the

@@ -43,6 +43,14 @@ func (v *validator) network() {
 	if errs := validation.IsDNS1123Subdomain(n.DNSDomain); len(errs) > 0 {
 		v.errorf(v.at(n.Body, "dns_domain"), "Invalid dns_domain", "%q: %s.", n.DNSDomain, strings.Join(errs, "; "))
 	}
+	for i, ns := range n.Nameservers {
+		if a, err := netip.ParseAddr(ns); err != nil || a.Zone() != "" {
+			v.errorf(v.elem(n.Body, "nameservers", i, ""), "Invalid nameserver", "%q: use an IP address of a DNS server the nodes can reach, such as \"192.168.1.1\".", ns)
+		}
+	}
+	if n.Mode == "bridge" && len(n.Nameservers) == 0 {
+		v.warnf(v.at(n.Body, "mode"), "Nodes without DNS", "On bridge %q the nodes get static addresses and no DNS server, so pods resolve only the cluster's own names (kprov takes the forward to /etc/resolv.conf out of CoreDNS's Corefile, which would not start without one). Set network { nameservers = [\"...\"] } to the DNS server of that network.", n.Bridge)
+	}
 	node, okNode := v.prefix(n.Body, "node_cidr", n.NodeCIDR, 29)
 	pod, okPod := v.prefix(n.Body, "pod_cidr", n.PodCIDR, 24)
 	svc, okSvc := v.prefix(n.Body, "service_cidr", n.ServiceCIDR, 30)

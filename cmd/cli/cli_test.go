@@ -1,7 +1,9 @@
 package cli_test
 
 import (
+	"net"
 	"os"
+	"strconv"
 	"path/filepath"
 	"testing"
 
@@ -34,5 +36,45 @@ func TestScripts(t *testing.T) {
 			e.Setenv("NO_COLOR", "1")
 			return nil
 		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){"silent": silent},
 	})
+}
+
+// silent NAME [unix]: a listener that accepts connections and never says
+// a word (a hung daemon, or a port that is not SSH), on loopback or a unix
+// socket in $WORK; NAME is set to its port or path.
+func silent(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 {
+		ts.Fatalf("usage: silent NAME [unix]")
+	}
+	network, addr := "tcp", "127.0.0.1:0"
+	if len(args) == 2 && args[1] == "unix" {
+		network, addr = "unix", ts.MkAbs("silent.sock")
+	}
+	l, err := net.Listen(network, addr)
+	ts.Check(err)
+	var held []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	ts.Defer(func() {
+		l.Close()
+		<-done
+		for _, c := range held {
+			c.Close()
+		}
+	})
+	if network == "tcp" {
+		ts.Setenv(args[0], strconv.Itoa(l.Addr().(*net.TCPAddr).Port))
+	} else {
+		ts.Setenv(args[0], addr)
+	}
 }

@@ -257,6 +257,7 @@ func connect(ctx context.Context, env Env, specURI string) (*virt.Conn, error) {
 	if !local(uri) {
 		opts.Auth = userAuth(env)
 	}
+	fmt.Fprintf(env.Stderr, "connecting to libvirt at %s\n", uri)
 	return virt.Dial(ctx, uri, opts)
 }
 

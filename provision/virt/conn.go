@@ -44,6 +44,19 @@ type Conn struct {
 	// calls have no timeout of their own.
 	Stall time.Duration
 	raw   net.Conn
+	// unwatch stops closing the connection when Dial's context ends.
+	unwatch func() bool
+}
+
+// abort closes the sockets under go-libvirt, whose calls take no context:
+// every call in flight then fails at once.
+func (c *Conn) abort() {
+	if c.raw != nil {
+		c.raw.Close()
+	}
+	if c.ssh != nil {
+		c.ssh.Close()
+	}
 }
 
 // StreamStall is the default Conn.Stall. go-libvirt can deadlock at the
@@ -207,9 +220,20 @@ func Dial(ctx context.Context, uri string, opts DialOptions) (*Conn, error) {
 		return nil, fmt.Errorf("libvirt URI %q: kprov speaks qemu:// and qemu+ssh://", uri)
 	}
 	c.raw = conn
+	// The command's context (SIGINT, SIGTERM) ends every libvirt call.
+	c.unwatch = context.AfterFunc(ctx, c.abort)
 	c.L = libvirt.NewWithDialer(dialers.NewAlreadyConnected(conn))
-	if err := c.L.ConnectToURI(libvirt.QEMUSystem); err != nil {
+	timer := time.AfterFunc(opts.Timeout, c.abort)
+	err = c.L.ConnectToURI(libvirt.QEMUSystem)
+	answered := timer.Stop()
+	if err != nil {
 		c.Close()
+		switch {
+		case ctx.Err() != nil:
+			return nil, fmt.Errorf("connecting to libvirt at %s: %w", uri, ctx.Err())
+		case !answered:
+			return nil, &UnreachableError{URI: uri, Err: fmt.Errorf("no answer within %s", opts.Timeout), Hint: "something accepted the connection but did not speak libvirt's protocol; check the URI's socket and that libvirtd is not hung"}
+		}
 		return nil, &UnreachableError{URI: uri, Err: err, Hint: "the socket answered but libvirt refused the connection; check permissions (run as root or in the libvirt group)"}
 	}
 	return c, nil
@@ -244,19 +268,41 @@ func (c *Conn) tunnel(ctx context.Context, u *url.URL, sock string, opts DialOpt
 	if err != nil {
 		return nil, &UnreachableError{URI: u.Redacted(), Err: err, Hint: "check the host name and that sshd runs there"}
 	}
+	// The handshake has a deadline and ends with ctx: a port that accepts
+	// TCP and never speaks SSH must not hang kprov.
+	raw.SetDeadline(time.Now().Add(opts.Timeout))
+	stop := context.AfterFunc(ctx, func() { raw.Close() })
 	sc, chans, reqs, err := ssh.NewClientConn(raw, host, cfg)
+	stop()
 	if err != nil {
 		raw.Close()
 		var ke *knownhosts.KeyError
-		if errors.As(err, &ke) {
+		var ne net.Error
+		switch {
+		case errors.As(err, &ke):
 			return nil, fmt.Errorf("libvirt URI %s: host key not trusted (%v); check it and add it to %s", u.Redacted(), err, kh)
+		case ctx.Err() != nil:
+			return nil, fmt.Errorf("connecting to libvirt at %s: %w", u.Redacted(), ctx.Err())
+		case errors.As(err, &ne) && ne.Timeout():
+			return nil, &UnreachableError{URI: u.Redacted(), Err: fmt.Errorf("no SSH answer from %s within %s", host, opts.Timeout), Hint: "something accepts TCP there but does not speak SSH; check the host and port"}
 		}
 		return nil, &UnreachableError{URI: u.Redacted(), Err: err, Hint: "SSH login failed"}
 	}
+	raw.SetDeadline(time.Time{})
 	c.ssh = ssh.NewClient(sc, chans, reqs)
+	timer := time.AfterFunc(opts.Timeout, func() { c.ssh.Close() })
+	stop = context.AfterFunc(ctx, func() { c.ssh.Close() })
 	conn, err := c.ssh.Dial("unix", sock)
+	stop()
+	answered := timer.Stop()
 	if err != nil {
 		c.ssh.Close()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("connecting to libvirt at %s: %w", u.Redacted(), ctx.Err())
+		}
+		if !answered {
+			err = fmt.Errorf("no answer within %s", opts.Timeout)
+		}
 		return nil, &UnreachableError{URI: u.Redacted(), Err: err, Hint: "SSH works but the remote libvirt socket " + sock + " does not answer"}
 	}
 	return conn, nil
@@ -264,6 +310,9 @@ func (c *Conn) tunnel(ctx context.Context, u *url.URL, sock string, opts DialOpt
 
 // Close ends the connection.
 func (c *Conn) Close() error {
+	if c.unwatch != nil {
+		c.unwatch()
+	}
 	var err error
 	if c.L != nil {
 		err = c.L.Disconnect()

@@ -3,8 +3,8 @@ package cli_test
 import (
 	"net"
 	"os"
-	"strconv"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/kprov/kprov/cmd/cli"

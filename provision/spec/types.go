@@ -77,16 +77,16 @@ type Network struct {
 	// Mode is nat, isolated or bridge.
 	Mode string `hcl:"mode,optional"`
 	// Bridge names an existing host bridge, for mode bridge.
-	Bridge      string `hcl:"bridge,optional"`
-	NodeCIDR    string `hcl:"node_cidr,optional"`
-	Gateway     string `hcl:"gateway,optional"`
-	MTU         int    `hcl:"mtu,optional"`
-	DNSDomain   string `hcl:"dns_domain,optional"`
+	Bridge    string `hcl:"bridge,optional"`
+	NodeCIDR  string `hcl:"node_cidr,optional"`
+	Gateway   string `hcl:"gateway,optional"`
+	MTU       int    `hcl:"mtu,optional"`
+	DNSDomain string `hcl:"dns_domain,optional"`
 	// Nameservers are the nodes' DNS servers (default: the gateway in nat
 	// mode, where libvirt serves DNS; none otherwise).
 	Nameservers []string `hcl:"nameservers,optional"`
-	PodCIDR     string `hcl:"pod_cidr,optional"`
-	ServiceCIDR string `hcl:"service_cidr,optional"`
+	PodCIDR     string   `hcl:"pod_cidr,optional"`
+	ServiceCIDR string   `hcl:"service_cidr,optional"`
 	// APIEndpoint is the control plane endpoint (host or host:port); the
 	// first control-plane node's address when empty.
 	APIEndpoint string `hcl:"api_endpoint,optional"`

@@ -323,10 +323,14 @@ spec:
 	gvr := func(r, g string) schema.GroupVersionResource {
 		return schema.GroupVersionResource{Group: g, Version: "v1", Resource: r}
 	}
-	if _, err := c.Dynamic.Resource(gvr("configmaps", "")).Namespace("kube-system").Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+	if _, err := c.Dynamic.Resource(gvr("deployments", "apps")).Namespace("kube-system").Create(ctx, deploy, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Dynamic.Resource(gvr("deployments", "apps")).Namespace("kube-system").Create(ctx, deploy, metav1.CreateOptions{}); err != nil {
+	// Without kubeadm's CoreDNS there is nothing to change.
+	if changed, err := c.LocalDNS(ctx); err != nil || changed {
+		t.Fatalf("LocalDNS without a coredns ConfigMap: changed %v, %v", changed, err)
+	}
+	if _, err := c.Dynamic.Resource(gvr("configmaps", "")).Namespace("kube-system").Create(ctx, cm, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if changed, err := c.LocalDNS(ctx); err != nil || !changed {

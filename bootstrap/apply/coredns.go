@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -27,6 +28,12 @@ func (c *Client) LocalDNS(ctx context.Context) (changed bool, err error) {
 	cms := c.Dynamic.Resource(configMaps).Namespace("kube-system")
 	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		cm, err := cms.Get(ctx, "coredns", metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			// No kubeadm CoreDNS (its addon phase skipped): nothing to keep
+			// from forwarding.
+			changed = false
+			return nil
+		}
 		if err != nil {
 			return err
 		}
@@ -52,7 +59,7 @@ func (c *Client) LocalDNS(ctx context.Context) (changed bool, err error) {
 	// As `kubectl rollout restart` does: new pods read the new Corefile
 	// now, rather than after the kubelet's next sync.
 	patch := fmt.Sprintf(`{"spec":{"template":{"metadata":{"annotations":{"kubectl.kubernetes.io/restartedAt":%q}}}}}`, time.Now().UTC().Format(time.RFC3339))
-	if _, err := c.Dynamic.Resource(deployments).Namespace("kube-system").Patch(ctx, "coredns", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{FieldManager: FieldManager}); err != nil {
+	if _, err := c.Dynamic.Resource(deployments).Namespace("kube-system").Patch(ctx, "coredns", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{FieldManager: FieldManager}); err != nil && !apierrors.IsNotFound(err) {
 		return true, fmt.Errorf("restart Deployment kube-system/coredns: %w", err)
 	}
 	return true, nil

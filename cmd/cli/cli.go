@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -75,7 +76,8 @@ func Run(args []string, env Env) int {
 		return ee.code
 	default:
 		fmt.Fprintf(env.Stderr, "kprov: %v\n", err)
-		if isUsage(err) {
+		// cobra's own "unknown command" error has no type of its own.
+		if isUsage(err) || strings.HasPrefix(err.Error(), "unknown command ") {
 			fmt.Fprintln(env.Stderr, "Run 'kprov --help' for usage.")
 			return ExitUsage
 		}
@@ -96,11 +98,15 @@ func newRoot(env Env) *cobra.Command {
 		Use:   "kprov",
 		Short: "Turn one HCL file into a Kubernetes cluster on KVM hosts",
 		Long: "kprov builds Kubernetes clusters on libvirt/KVM from one HCL spec: it plans every\n" +
-			"libvirt object, cloud-init seed and kubeadm configuration before touching a host.",
+			"libvirt object, cloud-init seed and kubeadm configuration before touching a host.\n\n" +
+			"Exit codes: 0 success; 1 the command ran and failed (an invalid spec, a failed\n" +
+			"phase, a failed check); 2 the command line was wrong.",
+		Version:           versionString(),
 		SilenceUsage:      true,
 		SilenceErrors:     true,
 		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: false},
 	}
+	root.SetVersionTemplate("kprov {{.Version}}\n")
 	root.SetIn(env.Stdin)
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)

@@ -17,26 +17,31 @@ func newVersion(env Env) *cobra.Command {
 		Short: "Print kprov's version",
 		Args:  exactArgs(0, "no arguments"),
 		RunE: func(*cobra.Command, []string) error {
-			v, commit := Version, ""
-			if bi, ok := debug.ReadBuildInfo(); ok {
-				if v == "" {
-					v = bi.Main.Version
-				}
-				for _, s := range bi.Settings {
-					if s.Key == "vcs.revision" {
-						commit = s.Value
-					}
-				}
-			}
-			if v == "" || v == "(devel)" {
-				v = "devel"
-			}
-			fmt.Fprintf(env.Stdout, "kprov %s", v)
-			if commit != "" {
-				fmt.Fprintf(env.Stdout, " (%.12s)", commit)
-			}
-			fmt.Fprintln(env.Stdout)
+			fmt.Fprintf(env.Stdout, "kprov %s\n", versionString())
 			return nil
 		},
 	}
+}
+
+// versionString is the release (or the module version, or "devel") and
+// the commit it was built from: "v0.1.0 (0123456789ab)".
+func versionString() string {
+	v, commit := Version, ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if v == "" {
+			v = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				commit = s.Value
+			}
+		}
+	}
+	if v == "" || v == "(devel)" {
+		v = "devel"
+	}
+	if commit != "" {
+		v += fmt.Sprintf(" (%.12s)", commit)
+	}
+	return v
 }

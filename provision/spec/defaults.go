@@ -117,7 +117,7 @@ func applyDefaults(c *Cluster) {
 		c.KubernetesVersion = DefaultKubernetesVersion
 	}
 	// Kubernetes versions are kept in kubeadm's form: v1.21.14.
-	if c.KubernetesVersion[0] != 'v' {
+	if c.KubernetesVersion[0] >= '0' && c.KubernetesVersion[0] <= '9' {
 		c.KubernetesVersion = "v" + c.KubernetesVersion
 	}
 	if c.Hypervisor == nil {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // validator collects every problem of a cluster before anything is built.
@@ -140,4 +141,19 @@ func written(body hcl.Body, name string) bool {
 	}
 	_, ok = sb.Attributes[name]
 	return ok
+}
+
+// isNumber reports whether attribute name of body is written as a number
+// literal (HCL turns 1.30 into the string "1.3").
+func (v *validator) isNumber(body hcl.Body, name string) bool {
+	sb, ok := body.(*hclsyntax.Body)
+	if !ok || sb == nil {
+		return false
+	}
+	a, ok := sb.Attributes[name]
+	if !ok {
+		return false
+	}
+	lit, ok := a.Expr.(*hclsyntax.LiteralValueExpr)
+	return ok && lit.Val.Type() == cty.Number
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/version"
 )
 
 // SystemNamespaces are always exempt from kprov's global default-deny.
@@ -71,12 +72,18 @@ func (v *validator) autodetection() {
 		case method == "skip-interface" && re.MatchString(NICName):
 			v.errorf(at, "Every node interface skipped", "%q skips %s, the only NIC kprov gives a node; calico-node would find no address.", ca.IPAutodetectionMethod, NICName)
 		}
+	case "kubernetes-internal-ip":
+		// The node's InternalIP is the kubelet's node-ip, which kprov sets
+		// to its eth0 address. calico-node knows the method from v3.22.
+		if cv, err := version.ParseSemantic(strings.TrimPrefix(ca.Version, "v")); err == nil && cv.LessThan(version.MustParseSemantic("3.22.0")) {
+			v.errorf(at, "Autodetection method too new for this Calico", "kubernetes-internal-ip came with Calico v3.22; %s does not know it and would pick no address. Use interface=%s (the same address: kprov sets each node's InternalIP to its %s address), or a newer Calico.", ca.Version, NICName, NICName)
+		}
 	case "cidr":
 		if _, err := netip.ParsePrefix(arg); err != nil {
 			v.errorf(at, "Invalid ip_autodetection_method", "%q needs a CIDR, such as cidr=10.17.0.0/24.", ca.IPAutodetectionMethod)
 		}
 	default:
-		v.errorf(at, "Invalid ip_autodetection_method", "%q: use interface=REGEX (default interface=eth0), skip-interface=REGEX, can-reach=DEST, cidr=CIDR or first-found.", ca.IPAutodetectionMethod)
+		v.errorf(at, "Invalid ip_autodetection_method", "%q: use interface=REGEX (default interface=eth0), skip-interface=REGEX, can-reach=DEST, cidr=CIDR, kubernetes-internal-ip (Calico v3.22 and later) or first-found.", ca.IPAutodetectionMethod)
 	}
 }
 
@@ -235,6 +242,9 @@ func (v *validator) networkPolicy() {
 	for i, ns := range np.DefaultDenyNamespaces {
 		if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
 			v.errorf(v.elem(np.Body, "default_deny_namespaces", i, ""), "Invalid namespace", "%q: %s.", ns, strings.Join(errs, "; "))
+		}
+		if ns == "kube-system" {
+			v.warnf(v.elem(np.Body, "default_deny_namespaces", i, ""), "Default deny in kube-system", "Denying all traffic in kube-system cuts off CoreDNS (every pod's name lookups), metrics-server and webhooks unless you add policies that allow them; kprov adds none there. The usual choice is to leave kube-system out.")
 		}
 	}
 	for i, ns := range np.ExemptNamespaces {

@@ -36,6 +36,8 @@ func (v *validator) hypervisor() {
 		v.errorf(v.at(h.Body, "uri"), "Unsupported hypervisor URI", "%q: kprov drives QEMU/KVM through libvirt; use qemu:///system or qemu+ssh://user@host/system.", h.URI)
 	case u.Path != "/system":
 		v.errorf(v.at(h.Body, "uri"), "Unsupported hypervisor URI", "%q: kprov needs the system instance (path /system) to manage networks and pools.", h.URI)
+	case u.Scheme == "qemu" && (u.Host != "" || !strings.HasPrefix(h.URI, "qemu:///")):
+		v.errorf(v.at(h.Body, "uri"), "Invalid hypervisor URI", "%q: a local hypervisor is qemu:///system (three slashes); a remote one is qemu+ssh://user@host/system.", h.URI)
 	case u.Scheme == "qemu+ssh" && u.Hostname() == "":
 		v.errorf(v.at(h.Body, "uri"), "Invalid hypervisor URI", "%q names no host; use qemu+ssh://user@host/system.", h.URI)
 	}

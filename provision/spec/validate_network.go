@@ -51,7 +51,9 @@ func (v *validator) network() {
 	if n.Mode == "bridge" && len(n.Nameservers) == 0 {
 		v.warnf(v.at(n.Body, "mode"), "Nodes without DNS", "On bridge %q the nodes get static addresses and no DNS server, so pods resolve only the cluster's own names (kprov takes the forward to /etc/resolv.conf out of CoreDNS's Corefile, which would not start without one). Set network { nameservers = [\"...\"] } to the DNS server of that network.", n.Bridge)
 	}
-	node, okNode := v.prefix(n.Body, "node_cidr", n.NodeCIDR, 29)
+	// A /28 is the smallest that leaves node addresses after the reserved
+	// ones (16 - network, broadcast, ReservedAddresses = 4).
+	node, okNode := v.prefix(n.Body, "node_cidr", n.NodeCIDR, 28)
 	pod, okPod := v.prefix(n.Body, "pod_cidr", n.PodCIDR, 24)
 	svc, okSvc := v.prefix(n.Body, "service_cidr", n.ServiceCIDR, 30)
 	if okSvc && svc.Bits() < 12 {

@@ -36,7 +36,15 @@ func (v *validator) versions() {
 	at := v.at(c.Body, "kubernetes_version")
 	kv, err := version.ParseSemantic(c.KubernetesVersion)
 	if err != nil {
-		v.errorf(at, "Invalid kubernetes_version", "%q is not an exact release such as \"1.21.14\": %v. kprov pins exact versions so builds are reproducible.", c.KubernetesVersion, err)
+		written := strings.TrimPrefix(c.KubernetesVersion, "v")
+		if v.isNumber(c.Body, "kubernetes_version") {
+			v.errorf(at, "Invalid kubernetes_version", "kubernetes_version = %s is a number, which cannot name a release: quote an exact release, such as kubernetes_version = \"1.21.14\".", written)
+			return
+		}
+		if written[0] < '0' || written[0] > '9' {
+			written = c.KubernetesVersion
+		}
+		v.errorf(at, "Invalid kubernetes_version", "%q is not an exact release such as \"1.21.14\". kprov pins exact versions so builds are reproducible.", written)
 		return
 	}
 	if kv.LessThan(MinKubernetes) || kv.GreaterThan(MaxKubernetes) {

@@ -1,0 +1,9 @@
+cluster "a" {
+  kubernetes_version = "1.21.14"
+  hypervisor { uri = "qemu:/system" }
+  image { source = "/srv/d.qcow2" }
+  node_pool "cp" {
+    role   = "control-plane"
+    memory = "2GiB"
+  }
+}

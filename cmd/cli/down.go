@@ -12,6 +12,7 @@ import (
 
 func newDown(env Env) *cobra.Command {
 	var f stateFlags
+	f.errorsOnly = true // warnings are for validate, plan and up
 	var keepImage bool
 	cmd := &cobra.Command{
 		Use:   "down FILE",

@@ -16,6 +16,7 @@ import (
 
 func newKubeconfig(env Env) *cobra.Command {
 	var f stateFlags
+	f.errorsOnly = true // warnings are for validate, plan and up
 	var merge bool
 	var target string
 	cmd := &cobra.Command{

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/hashicorp/hcl/v2"
+
 	"github.com/kprov/kprov/provision/spec"
 	"github.com/spf13/cobra"
 )
@@ -12,6 +14,10 @@ import (
 type specFlags struct {
 	vars     []string
 	varFiles []string
+	// errorsOnly hides the spec's warnings: commands that act on a
+	// cluster already made (ssh, status, kubeconfig, down, verify) are not
+	// where a user reviews the spec.
+	errorsOnly bool
 }
 
 func (f *specFlags) register(cmd *cobra.Command) {
@@ -25,6 +31,15 @@ func (f *specFlags) load(env Env, path string) (*spec.Spec, error) {
 	l := spec.NewLoader()
 	l.Vars, l.VarFiles, l.Env = f.vars, f.varFiles, env.Environ
 	s, diags := l.LoadFile(path)
+	if f.errorsOnly {
+		var errs hcl.Diagnostics
+		for _, d := range diags {
+			if d.Severity == hcl.DiagError {
+				errs = append(errs, d)
+			}
+		}
+		diags = errs
+	}
 	if err := spec.WriteDiagnostics(env.Stderr, l.Parser.Files(), diags, 100, color(env)); err != nil {
 		return nil, err
 	}

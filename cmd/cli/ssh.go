@@ -15,6 +15,7 @@ import (
 
 func newSSH(env Env) *cobra.Command {
 	var f stateFlags
+	f.errorsOnly = true // warnings are for validate, plan and up
 	cmd := &cobra.Command{
 		Use:   "ssh FILE NODE [-- COMMAND...]",
 		Short: "Run a command on a node, or open a shell, as the spec's ssh user",

@@ -13,6 +13,7 @@ import (
 
 func newStatus(env Env) *cobra.Command {
 	var f specFlags
+	f.errorsOnly = true // warnings are for validate, plan and up
 	var output string
 	cmd := &cobra.Command{
 		Use:     "status FILE",

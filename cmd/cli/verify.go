@@ -14,6 +14,7 @@ import (
 
 func newVerify(env Env) *cobra.Command {
 	var f stateFlags
+	f.errorsOnly = true // warnings are for validate, plan and up
 	var skipNodes, probe bool
 	var probeTimeout time.Duration
 	cmd := &cobra.Command{

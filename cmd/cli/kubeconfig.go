@@ -24,7 +24,7 @@ func newKubeconfig(env Env) *cobra.Command {
 		Short: "Print the cluster's admin kubeconfig, or merge it into ~/.kube/config",
 		Long: "kubeconfig prints the admin kubeconfig kprov fetched from the first control plane\n" +
 			"(kept 0600 in the state folder). With --merge it adds the cluster, user and context\n" +
-			"kprov-<cluster> to ~/.kube/config (or --kubeconfig) and makes that context current.",
+			"kprov-<cluster> to ~/.kube/config ($KUBECONFIG, --kubeconfig) and makes that context current.",
 		Args: exactArgs(1, "one spec file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := f.load(env, args[0])
@@ -48,6 +48,11 @@ func newKubeconfig(env Env) *cobra.Command {
 				_, err := env.Stdout.Write(data)
 				return err
 			}
+			if kc := env.Lookup("KUBECONFIG"); target == "" && kc != "" {
+				// As kubectl config writes: the first file of the list
+				// that exists, else the last one.
+				target = (&clientcmd.ClientConfigLoadingRules{Precedence: filepath.SplitList(kc)}).GetDefaultFilename()
+			}
 			if target == "" {
 				home, err := os.UserHomeDir()
 				if err != nil {
@@ -64,7 +69,7 @@ func newKubeconfig(env Env) *cobra.Command {
 	}
 	f.register(cmd)
 	cmd.Flags().BoolVar(&merge, "merge", false, "merge into a kubeconfig file instead of printing")
-	cmd.Flags().StringVar(&target, "kubeconfig", "", "the file --merge writes (default ~/.kube/config)")
+	cmd.Flags().StringVar(&target, "kubeconfig", "", "the file --merge writes (default: as kubectl, the first existing file of $KUBECONFIG, else ~/.kube/config)")
 	return cmd
 }
 

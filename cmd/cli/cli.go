@@ -13,7 +13,9 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
 )
 
 // Env is what a command may touch of the outside world.
@@ -63,6 +65,10 @@ func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 // Run runs kprov with args and returns the process exit code. The first
 // SIGINT or SIGTERM cancels the command's context so it can stop cleanly.
 func Run(args []string, env Env) int {
+	// client-go logs retries and slow responses through klog ("E1130 ...
+	// request.go:1196 Unexpected error when reading response body"); kprov
+	// reports what matters in its own words.
+	klog.SetLogger(logr.Discard())
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	root := newRoot(env)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/kprov/kprov/cmd/cli"
+	"github.com/kprov/kprov/provision/judge"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -25,13 +26,14 @@ func TestScripts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	upstream := judge.UpstreamDir(t, judge.UpstreamManifests...)
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("EXAMPLES", examples)
 			// Faithful copies of upstream manifests (../shared/upstream).
-			e.Setenv("KPROV_VAR_upstream", filepath.Join(filepath.Dir(examples), "..", "shared", "upstream"))
+			e.Setenv("KPROV_VAR_upstream", upstream)
 			e.Setenv("KPROV_STATE_DIR", filepath.Join(e.WorkDir, "state"))
 			e.Setenv("NO_COLOR", "1")
 			return nil

@@ -22,6 +22,7 @@ import (
 	"github.com/kprov/kprov/bootstrap/binaries"
 	"github.com/kprov/kprov/bootstrap/registry"
 	"github.com/kprov/kprov/cmd/cli"
+	"github.com/kprov/kprov/provision/judge"
 )
 
 // loopRegistry is an in-memory registry on loopback counting the requests
@@ -67,10 +68,7 @@ func kprov(t *testing.T, environ []string, args ...string) (int, string, string)
 // mirror_all registry into another, digest-preserving; a second run copies
 // nothing.
 func TestMirrorCommand(t *testing.T) {
-	upstream, err := filepath.Abs("../../../shared/upstream")
-	if err != nil {
-		t.Fatal(err)
-	}
+	upstream := judge.UpstreamDir(t, judge.UpstreamManifests...)
 	if _, err := os.Stat(filepath.Join(upstream, "calico", "v3.11", "calico.yaml")); err != nil {
 		t.Fatalf("the upstream manifest copies are missing: %v", err)
 	}

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/kprov/kprov/provision/artifacts"
+	"github.com/kprov/kprov/provision/judge"
 	"github.com/kprov/kprov/provision/spec"
 	"github.com/kprov/kprov/provision/state"
 )
@@ -46,10 +47,7 @@ func runSSHScripts(t *testing.T, dir string, cmds map[string]func(ts *testscript
 			t.Fatalf("%s missing: apt-get install -y iproute2 openssh-server passwd sudo (make deps)", p)
 		}
 	}
-	upstream, err := filepath.Abs(filepath.Join("..", "..", "..", "shared", "upstream"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	upstream := judge.UpstreamDir(t, judge.UpstreamManifests...)
 	all := map[string]func(ts *testscript.TestScript, neg bool, args []string){"sshnode": sshNode}
 	for name, cmd := range cmds {
 		all[name] = cmd

@@ -137,14 +137,8 @@ func TestHostileValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	calicoYAML, err := os.ReadFile("../../../shared/upstream/calico/v3.11/calico.yaml")
-	if err != nil {
-		t.Fatalf("%v: the upstream test data lives in ../shared/upstream", err)
-	}
-	nginxYAML, err := os.ReadFile("../../../shared/upstream/ingress-nginx/v0.30.0/deploy/static/mandatory.yaml")
-	if err != nil {
-		t.Fatalf("%v: the upstream test data lives in ../shared/upstream", err)
-	}
+	_, calicoYAML := judge.Upstream(t, "calico/v3.11/calico.yaml")
+	_, nginxYAML := judge.Upstream(t, "ingress-nginx/v0.30.0/deploy/static/mandatory.yaml")
 	_, pwnedBefore := os.Stat("/tmp/pwned")
 	secrets := fixedSecrets(t, "demo")
 	sh := newShellCheck(t)

@@ -15,15 +15,11 @@ import (
 
 const cloudInitInstall = "apt-get install -y cloud-init"
 
-// CloudInitSource is the path of rel in cloud-init's source, kept beside
-// the repository in ../shared/upstream/cloud-init. Missing, it fails.
+// CloudInitSource is the path of rel in cloud-init's source (upstream's
+// cloud-init/ folder, UpstreamDir).
 func CloudInitSource(t testing.TB, rel string) string {
 	t.Helper()
-	p := filepath.Join(RepoRoot(t), "..", "shared", "upstream", "cloud-init", filepath.FromSlash(rel))
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("upstream test input missing: %v", err)
-	}
-	return p
+	return filepath.Join(UpstreamDir(t, "cloud-init/"+rel), "cloud-init", filepath.FromSlash(rel))
 }
 
 // NetworkConfig checks a network-config v2 document against cloud-init's

@@ -22,17 +22,21 @@ var (
 	MetalLBV0152  = Module{"go.universe.tf/metallb", "v0.15.2", "config/manifests/metallb-native.yaml"}
 )
 
-// Upstream reads a faithful upstream copy from ../shared/upstream (see its
-// SOURCES.md), in place: the repository never holds a copy.
+// Upstream reads a faithful upstream copy (UpstreamDir: ../shared/upstream
+// and its SOURCES.md, or a folder or cache standing in for it); the
+// repository never holds a copy.
 func Upstream(t testing.TB, rel string) (path string, data []byte) {
 	t.Helper()
-	path = filepath.Join(RepoRoot(t), "..", "shared", "upstream", filepath.FromSlash(rel))
+	path = filepath.Join(UpstreamDir(t, rel), filepath.FromSlash(rel))
 	data, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%v: the upstream test data lives in ../shared/upstream", err)
+		t.Fatal(err)
 	}
 	return path, data
 }
+
+// Manifests every test spec may name under var.upstream.
+var UpstreamManifests = []string{"calico/v3.11/calico.yaml", "ingress-nginx/v0.30.0/deploy/static/mandatory.yaml"}
 
 // FromProxy downloads m's module (cached by the go command) and reads its
 // file; source names it as module@version/file.

@@ -9,6 +9,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kprov/kprov/provision/spec"
 )
@@ -65,6 +66,9 @@ func PatchCalico(source string, objs []Object, s Calico) error {
 	cm := findKind(objs, "ConfigMap", calicoConfig)
 	if cm == nil {
 		return &MissingError{source, "ConfigMap calico-config", "kprov sets the pod MTU there (veth_mtu)."}
+	}
+	if err := dropDuplicateEnv(ds, calicoNode, calicoEnvSet); err != nil {
+		return fmt.Errorf("%s: %s: %w", source, Ref(ds), err)
 	}
 	if err := edit(ds, func(d *appsv1.DaemonSet) error { return calicoNodeEnv(d, s) }); err != nil {
 		return err
@@ -142,6 +146,40 @@ func setEnv(c *corev1.Container, name, value string) {
 		}
 	}
 	c.Env = append(c.Env, corev1.EnvVar{Name: name, Value: value})
+}
+
+// calicoEnvSet are the variables kprov sets in calico-node.
+var calicoEnvSet = []string{"IP_AUTODETECTION_METHOD", "CALICO_IPV4POOL_IPIP", "CALICO_IPV4POOL_VXLAN", "CALICO_IPV4POOL_CIDR", "FELIX_VXLANMTU"}
+
+// dropDuplicateEnv keeps only the first entry of each of names in the
+// container's env. A manifest edited by hand may hold one twice; the
+// container would get the last one (not kprov's), and neither a strategic
+// merge nor a server-side apply takes a list keyed by name with a key twice.
+func dropDuplicateEnv(o Object, container string, names []string) error {
+	cs, ok, err := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
+	if err != nil || !ok {
+		return err
+	}
+	for i, c := range cs {
+		cm, ok := c.(map[string]any)
+		if !ok || cm["name"] != container {
+			continue
+		}
+		env, _ := cm["env"].([]any)
+		seen := map[string]bool{}
+		kept := env[:0:0]
+		for _, e := range env {
+			n, _ := e.(map[string]any)["name"].(string)
+			if slices.Contains(names, n) && seen[n] {
+				continue
+			}
+			seen[n] = true
+			kept = append(kept, e)
+		}
+		cm["env"] = kept
+		cs[i] = cm
+	}
+	return unstructured.SetNestedSlice(o.Object, cs, "spec", "template", "spec", "containers")
 }
 
 func findKind(objs []Object, kind, name string) Object {

@@ -176,3 +176,59 @@ func TestPatchCalicoRefusesOtherManifests(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// A manifest that names a variable twice (edited by hand): the container
+// would get the last entry, so one entry is left, holding kprov's value.
+func TestPatchCalicoDuplicateEnv(t *testing.T) {
+	m := fromProxy(t, calicoCurrent)
+	objs := decode(t, m)
+	for _, o := range objs {
+		if addons.Ref(o) != "DaemonSet kube-system/calico-node" {
+			continue
+		}
+		cs, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
+		for i, c := range cs {
+			cm := c.(map[string]any)
+			if cm["name"] != "calico-node" {
+				continue
+			}
+			env := cm["env"].([]any)
+			env = append(env,
+				map[string]any{"name": "IP_AUTODETECTION_METHOD", "value": "first-found"},
+				map[string]any{"name": "CALICO_IPV4POOL_IPIP", "valueFrom": map[string]any{"configMapKeyRef": map[string]any{"name": "calico-config", "key": "ipip"}}})
+			cm["env"] = env
+			cs[i] = cm
+		}
+		if err := unstructured.SetNestedSlice(o.Object, cs, "spec", "template", "spec", "containers"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set := calicoCases()[0].set
+	if err := addons.PatchCalico(m.Source, objs, set); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		if addons.Ref(o) != "DaemonSet kube-system/calico-node" {
+			continue
+		}
+		seen := map[string]int{}
+		for _, c := range daemonSet(t, o).Spec.Template.Spec.Containers {
+			for _, e := range c.Env {
+				switch e.Name {
+				case "IP_AUTODETECTION_METHOD", "CALICO_IPV4POOL_IPIP":
+					seen[e.Name]++
+					want := set.Autodetect
+					if e.Name == "CALICO_IPV4POOL_IPIP" {
+						want = "Never"
+					}
+					if e.Value != want || e.ValueFrom != nil {
+						t.Errorf("entry %d of %s: %q %v, want %q", seen[e.Name], e.Name, e.Value, e.ValueFrom, want)
+					}
+				}
+			}
+		}
+		if seen["IP_AUTODETECTION_METHOD"] != 1 || seen["CALICO_IPV4POOL_IPIP"] != 1 {
+			t.Errorf("entries seen %v, want one of each", seen)
+		}
+	}
+}

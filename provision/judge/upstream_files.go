@@ -26,7 +26,14 @@ const (
 )
 
 var upstreamFiles = map[string]upstreamFile{
-	"calico/v3.11/calico.yaml":                                           {"84fc084f17057161279bfd9ff58b7364b3b616ffbd27195cec691eab65ee4c06", calicoV311Raw},
+	"calico/v3.11/calico.yaml": {"84fc084f17057161279bfd9ff58b7364b3b616ffbd27195cec691eab65ee4c06", calicoV311Raw},
+	"calico/policy-examples/v3.11/kubernetes-policy-demo-default-deny.yaml":   {"b72aa4f006ed24f89b9618acca67bdc46a279194f81d40964c3ed2621e920630", ghRaw + "projectcalico/calico/677299316880c513965c82786b04a927914a1299/v3.11/security/tutorials/kubernetes-policy-demo/policies/default-deny.yaml"},
+	"calico/policy-examples/v3.11/globalnetworkpolicy-default-deny.yaml":      {"d3264d0f4be12b681458cf6007469b2f6be22bc89c82283238eb251acea46423", ""},
+	"calico/policy-examples/v3.11/kubernetes-networkpolicy-default-deny.yaml": {"42f7b4fdcb5997eda3d432aa66f3e320681c29a58f4c5c36e39056ae7fe3ec3e", ""},
+	"kubernetes-docs/networkpolicy/network-policy-default-deny-ingress.yaml":  {"b1dc8df3d5c66b014e1ae5a3ee481666ea8ac669ecece6d3415bdf9ae4ff7c86", ghRaw + "kubernetes/website/5712187312b318c7223635333cee02d5e22cf8ae/content/en/examples/service/networking/network-policy-default-deny-ingress.yaml"},
+	"kubernetes-docs/networkpolicy/network-policy-default-deny-egress.yaml":   {"64a0fcf3e711bd4f197c953641b1d7062af5c14a0abd3c2ed0b520c37fb63e01", ghRaw + "kubernetes/website/7a090ad7363dc8f01a2304c43a0fa3d27b25b540/content/en/examples/service/networking/network-policy-default-deny-egress.yaml"},
+	"kubernetes-docs/networkpolicy/network-policy-default-deny-all.yaml":      {"3766f060d71c88138d7dcc6bc6d320005ad4f730ffde6e910dd6380cdd86efa0", ghRaw + "kubernetes/website/7a090ad7363dc8f01a2304c43a0fa3d27b25b540/content/en/examples/service/networking/network-policy-default-deny-all.yaml"},
+	"kubespray/checksums.yml":                                            {"08a7bf09c4e331a8f77ed52a2d72a87fd5540d62f14ae08cf6de88f491f9ca75", ghRaw + "kubernetes-sigs/kubespray/1c9add48975060f45396b34d8e022c30d7f80dab/roles/kubespray_defaults/vars/main/checksums.yml"},
 	"ingress-nginx/v0.30.0/deploy/static/mandatory.yaml":                 {"11ebef783c9053339d073222b306a31168196551d678318528436c6007f55d63", ingressNginx + "deploy/static/mandatory.yaml"},
 	"ingress-nginx/v0.30.0/deploy/static/provider/cloud-generic.yaml":    {"8aa688a653c1cb1b60908e358f45db2c88b9cde6ec76a9cee9b109e9438f9595", ingressNginx + "deploy/static/provider/cloud-generic.yaml"},
 	"cloud-init/cloudinit/config/schemas/schema-network-config-v2.json":  {"0ad5a7b76e130909f4f6482c010c1765cc7bb8990fbc2b72186a3f2380a1788d", cloudInit262 + "cloudinit/config/schemas/schema-network-config-v2.json"},

@@ -76,4 +76,9 @@ func TestUpstreamTableMatchesShared(t *testing.T) {
 			t.Errorf("%s: table says %s, SHA256SUMS %q", rel, f.sha256, listed[rel])
 		}
 	}
+	for rel := range listed {
+		if _, ok := upstreamFiles[rel]; !ok {
+			t.Errorf("%s is in SHA256SUMS but not in the table", rel)
+		}
+	}
 }

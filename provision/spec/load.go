@@ -1,9 +1,11 @@
 package spec
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"sort"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
@@ -49,8 +51,38 @@ func (l *Loader) LoadFile(filename string) (*Spec, hcl.Diagnostics) {
 	return l.Load(filename, src)
 }
 
+// MaxSpecSize bounds a spec file: real ones are a few KiB.
+const MaxSpecSize = 1 << 20
+
+// notASpec refuses, in one error, what cannot be a spec: too large, or
+// not UTF-8 text (a binary, a disk image named by mistake), instead of
+// one parse error per line.
+func notASpec(filename string, src []byte) hcl.Diagnostics {
+	if len(src) > MaxSpecSize {
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Spec file too large",
+			Detail: fmt.Sprintf("%s is %d bytes; a cluster spec is a few KiB and kprov reads at most %d. Is it the right file?", filename, len(src), MaxSpecSize)}}
+	}
+	if !utf8.Valid(src) {
+		i := 0
+		for i < len(src) {
+			r, n := utf8.DecodeRune(src[i:])
+			if r == utf8.RuneError && n <= 1 {
+				break
+			}
+			i += n
+		}
+		line := 1 + bytes.Count(src[:i], []byte("\n"))
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Spec file is not text",
+			Detail: fmt.Sprintf("%s is not UTF-8 text (byte %d, on line %d, is not): a cluster spec is an HCL text file. Is it the right file?", filename, i, line)}}
+	}
+	return nil
+}
+
 // Load is LoadFile for source already in memory.
 func (l *Loader) Load(filename string, src []byte) (*Spec, hcl.Diagnostics) {
+	if d := notASpec(filename, src); d != nil {
+		return nil, d
+	}
 	file, diags := l.Parser.ParseHCL(src, filename)
 	if diags.HasErrors() {
 		return nil, diags

@@ -129,3 +129,30 @@ func TestVariableErrors(t *testing.T) {
 		})
 	}
 }
+
+// A file that cannot be a spec (a disk image, a huge log) is refused in
+// one short error, not one parse error per line.
+func TestNotASpec(t *testing.T) {
+	dir := t.TempDir()
+	binary := append([]byte("cluster \"x\" {\n"), 0xff, 0xfe, 0x00, 'Q', 'F', 'I', 0xfb)
+	huge := []byte(strings.Repeat("# a comment line\n", spec.MaxSpecSize/16))
+	for name, tc := range map[string]struct {
+		src  []byte
+		want string
+	}{
+		"disk.qcow2": {binary, "is not UTF-8 text (byte 14, on line 2, is not)"},
+		"huge.hcl":   {huge, "kprov reads at most 1048576"},
+	} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, tc.src, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s, diags, text := render(t, spec.NewLoader(), path)
+		if s != nil || len(diags) != 1 || !strings.Contains(text, tc.want) {
+			t.Errorf("%s: %d diagnostics, want 1 saying %q:\n%s", name, len(diags), tc.want, text)
+		}
+		if n := strings.Count(text, "\n"); n > 8 {
+			t.Errorf("%s: %d lines of output", name, n)
+		}
+	}
+}

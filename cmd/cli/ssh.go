@@ -9,7 +9,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kprov/kprov/bootstrap/remote"
+	"github.com/kprov/kprov/provision/artifacts"
 	"github.com/kprov/kprov/provision/plan"
+	"github.com/kprov/kprov/provision/spec"
 	"github.com/kprov/kprov/provision/state"
 )
 
@@ -34,6 +36,12 @@ func newSSH(env Env) *cobra.Command {
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return sshRun(cmd, env, &f, args[0], args[1], args[2:])
+		},
+		ValidArgsFunction: func(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+			if len(args) != 1 {
+				return nil, cobra.ShellCompDirectiveDefault
+			}
+			return nodeNames(&f.specFlags, env, args[0]), cobra.ShellCompDirectiveNoFileComp
 		},
 	}
 	f.register(cmd)
@@ -96,4 +104,24 @@ func findNode(nodes []plan.Node, name string) (plan.Node, bool) {
 		}
 	}
 	return plan.Node{}, false
+}
+
+// nodeNames are the spec's node names, for completion; nothing when the
+// spec does not load (completion prints no diagnostics).
+func nodeNames(f *specFlags, env Env, path string) []string {
+	l := spec.NewLoader()
+	l.Vars, l.VarFiles, l.Env = f.vars, f.varFiles, env.Environ
+	s, diags := l.LoadFile(path)
+	if diags.HasErrors() {
+		return nil
+	}
+	nodes, err := artifacts.Nodes(s.Cluster)
+	if err != nil {
+		return nil
+	}
+	names := make([]string, len(nodes))
+	for i, n := range nodes {
+		names[i] = n.Name
+	}
+	return names
 }

@@ -60,6 +60,11 @@ func newUp(env Env) *cobra.Command {
 	cmd.Flags().IntVar(&parallel, "parallel", 4, "how many nodes to work on at once")
 	cmd.Flags().BoolVar(&locked, "locked", false, "refuse any image or binary whose sha256 is not the one kprov.lock.hcl pins (reproducible staging builds)")
 	sel.register(cmd)
+	phaseCompletion := func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return phaseNames(), cobra.ShellCompDirectiveNoFileComp
+	}
+	cmd.RegisterFlagCompletionFunc("only", phaseCompletion)
+	cmd.RegisterFlagCompletionFunc("skip", phaseCompletion)
 	return cmd
 }
 
@@ -79,22 +84,7 @@ func up(ctx context.Context, env Env, cl *cluster, specPath string, replace, loc
 		}
 		return hv.p.ImageSHA256
 	}
-	prov := hv.phase
-	// Everything `up` does, in order.
-	phases := []phase{
-		{"provision/download", hv.download},
-		{"provision/network", prov((*virt.Provisioner).EnsureNetwork)},
-		{"provision/pool", prov((*virt.Provisioner).EnsurePool)},
-		{"provision/image", prov((*virt.Provisioner).EnsureImage)},
-		{"provision/drift", prov(func(p *virt.Provisioner, ctx context.Context) error { _, err := p.CheckDrift(ctx); return err })},
-		{"provision/disks", prov((*virt.Provisioner).EnsureDisks)},
-		{"provision/seeds", prov((*virt.Provisioner).EnsureSeeds)},
-		{"provision/domains", prov((*virt.Provisioner).EnsureDomains)},
-		{"provision/start", prov((*virt.Provisioner).Start)},
-		{"provision/ssh", prov(func(_ *virt.Provisioner, ctx context.Context) error { return hv.w.Wait(ctx, cl.nodes) })},
-	}
-	phases = append(phases, b.phases()...)
-	phases = append(phases, b.addonPhases()...)
+	phases := upPhases(hv, b, cl)
 	if phases, err = sel.apply(phases); err != nil {
 		return err
 	}
@@ -121,6 +111,35 @@ func up(ctx context.Context, env Env, cl *cluster, specPath string, replace, loc
 		fmt.Fprintf(env.Stderr, "ingress: http://%s/ answers through %s (Ingress objects of class %s)\n", in.Addresses[0], in.Controller, ingressClass(in))
 	}
 	return nil
+}
+
+// upPhases is everything `up` does, in order: the one literal phase list.
+func upPhases(hv *hypervisor, b *bootstrapper, cl *cluster) []phase {
+	prov := hv.phase
+	phases := []phase{
+		{"provision/download", hv.download},
+		{"provision/network", prov((*virt.Provisioner).EnsureNetwork)},
+		{"provision/pool", prov((*virt.Provisioner).EnsurePool)},
+		{"provision/image", prov((*virt.Provisioner).EnsureImage)},
+		{"provision/drift", prov(func(p *virt.Provisioner, ctx context.Context) error { _, err := p.CheckDrift(ctx); return err })},
+		{"provision/disks", prov((*virt.Provisioner).EnsureDisks)},
+		{"provision/seeds", prov((*virt.Provisioner).EnsureSeeds)},
+		{"provision/domains", prov((*virt.Provisioner).EnsureDomains)},
+		{"provision/start", prov((*virt.Provisioner).Start)},
+		{"provision/ssh", prov(func(_ *virt.Provisioner, ctx context.Context) error { return hv.w.Wait(ctx, cl.nodes) })},
+	}
+	phases = append(phases, b.phases()...)
+	phases = append(phases, b.addonPhases()...)
+	return phases
+}
+
+// phaseNames lists up's phases, for --only and --skip completion.
+func phaseNames() []string {
+	var names []string
+	for _, p := range upPhases(&hypervisor{}, &bootstrapper{}, &cluster{}) {
+		names = append(names, p.name)
+	}
+	return names
 }
 
 // ingressClass is the IngressClass kprov's ingress serves.

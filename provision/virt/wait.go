@@ -29,6 +29,9 @@ type Waiter struct {
 	// Dial opens TCP connections (default net.Dialer).
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	Log  func(format string, args ...any)
+	// Heartbeat is how often a node still waited for is reported
+	// (default a minute), so a long boot is visibly alive.
+	Heartbeat time.Duration
 }
 
 // HostKeyError is a node that answered with a key kprov did not give it.
@@ -94,9 +97,18 @@ func (w *Waiter) waitOne(ctx context.Context, n plan.Node) error {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, w.Timeout)
 	defer cancel()
+	beat := w.Heartbeat
+	if beat == 0 {
+		beat = time.Minute
+	}
+	next := start.Add(beat)
 	var last error
 	for {
 		last = w.try(ctx, dial, addr, cfg)
+		if last != nil && w.Log != nil && time.Now().After(next) {
+			next = next.Add(beat)
+			w.Log("%s: waiting for SSH on %s, %s elapsed of %s (last: %v)", n.Name, addr, time.Since(start).Round(time.Second), w.Timeout, last)
+		}
 		var hke *HostKeyError
 		var cie *CloudInitError
 		switch {

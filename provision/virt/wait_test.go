@@ -3,9 +3,12 @@ package virt_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -108,5 +111,46 @@ func stuckSSH(t *testing.T, c net.Conn, hostKey []byte) {
 			}
 			sess.Close()
 		}()
+	}
+}
+
+// A node that takes long to answer is reported every Heartbeat, naming
+// it, the time elapsed and what the last attempt saw.
+func TestWaitHeartbeat(t *testing.T) {
+	secrets, err := state.Ensure(filepath.Join(t.TempDir(), "w"), "w", []string{"n1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close() // nothing listens: every attempt is refused
+	var lines []string
+	var mu sync.Mutex
+	w := &virt.Waiter{Secrets: secrets, User: "kprov", Timeout: 5 * time.Second, Heartbeat: time.Second,
+		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, closed)
+		},
+		Log: func(format string, args ...any) {
+			mu.Lock()
+			defer mu.Unlock()
+			lines = append(lines, fmt.Sprintf(format, args...))
+		}}
+	err = w.Wait(context.Background(), []plan.Node{{Name: "n1", IP: netip.MustParseAddr("127.0.0.1")}})
+	var bt *virt.BootTimeoutError
+	if !errors.As(err, &bt) {
+		t.Fatalf("err = %v, want a boot timeout", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(lines) < 1 || len(lines) > 4 {
+		t.Fatalf("%d heartbeat lines in 5 s at one a second (tries every 2 s): %q", len(lines), lines)
+	}
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "n1: waiting for SSH on 127.0.0.1:22, ") || !strings.Contains(l, "elapsed of 5s") || !strings.Contains(l, "refused") {
+			t.Errorf("heartbeat %q", l)
+		}
 	}
 }

@@ -40,6 +40,13 @@ func Node(ctx context.Context, h remote.Host, c *spec.Cluster, o Options) (Resul
 	if err != nil {
 		return r, err
 	}
+	osRelease, err := h.Run(ctx, "cat /etc/os-release 2>/dev/null || true")
+	if err != nil {
+		return r, err
+	}
+	if pretty, ok := debianFamily(osRelease); !ok {
+		return r, &OSError{Node: h.Name(), Pretty: pretty}
+	}
 	release, err := h.Run(ctx, "uname -r")
 	if err != nil {
 		return r, err

@@ -602,6 +602,8 @@ func (r *recorder) Run(_ context.Context, command string) (string, error) {
 	switch {
 	case command == "uname -r":
 		return "6.1.0-18-cloud-amd64\n", nil
+	case strings.HasPrefix(command, "cat /etc/os-release"):
+		return "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\n", nil
 	case strings.HasPrefix(command, "sysctl -n "):
 		return "0\n", nil
 	case strings.HasPrefix(command, "swapon "):

@@ -8,6 +8,7 @@ import (
 
 	"github.com/kprov/kprov/bootstrap/binaries"
 	"github.com/kprov/kprov/provision/download"
+	"github.com/kprov/kprov/provision/state"
 )
 
 // download makes the spec's base image a local file: a path as it is
@@ -37,11 +38,7 @@ func (h *hypervisor) download(ctx context.Context) error {
 			want.SHA256 = e.SHA256
 		}
 	}
-	cache, err := cacheDir(h.env, "images")
-	if err != nil {
-		return err
-	}
-	f := &download.Fetcher{Cache: cache, Progress: h.env.Stderr, Terminal: terminal(h.env.Stderr)}
+	f := &download.Fetcher{Cache: state.CacheDir("images", h.env.Lookup), Progress: h.env.Stderr, Terminal: terminal(h.env.Stderr)}
 	r, err := f.Get(ctx, im.Source, want)
 	if err != nil {
 		return err
@@ -53,21 +50,6 @@ func (h *hypervisor) download(ctx context.Context) error {
 	}
 	h.imagePath = r.Path
 	return nil
-}
-
-// cacheDir is $KPROV_CACHE/sub (default ~/.cache/kprov/sub).
-func cacheDir(env Env, sub string) (string, error) {
-	base := env.Lookup("KPROV_CACHE")
-	if base == "" {
-		if x := env.Lookup("XDG_CACHE_HOME"); x != "" {
-			base = filepath.Join(x, "kprov")
-		} else if home := env.Lookup("HOME"); home != "" {
-			base = filepath.Join(home, ".cache", "kprov")
-		} else {
-			return "", fmt.Errorf("no cache folder for downloads: set KPROV_CACHE (or HOME)")
-		}
-	}
-	return filepath.Join(base, sub), nil
 }
 
 // isURL reports whether s is an http(s) URL.

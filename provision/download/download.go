@@ -62,8 +62,10 @@ func (f *Fetcher) Get(ctx context.Context, rawURL string, want Want) (Result, er
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return Result{}, fmt.Errorf("image %s: not an http(s) URL", rawURL)
 	}
+	// The cache file is named after the URL's last element, never a
+	// path of its own ("..", or a decoded "%2F").
 	name := path.Base(u.Path)
-	if name == "/" || name == "." || name == "" {
+	if name == "/" || name == "." || name == ".." || name == "" || strings.ContainsAny(name, `/\`) {
 		name = "image"
 	}
 	if want.SumsURL != "" {

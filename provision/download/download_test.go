@@ -377,3 +377,22 @@ func TestProgressOnTerminal(t *testing.T) {
 		t.Errorf("terminal progress shows no bar at 100%%:\n%q", out.String())
 	}
 }
+
+// The cache file never leaves its folder, whatever the URL's last element.
+func TestDownloadNameStaysInCache(t *testing.T) {
+	img := newImage(t, 1024)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.ServeContent(w, r, "x", time.Unix(0, 0), bytes.NewReader(img.body))
+	}))
+	defer srv.Close()
+	f, _ := fetcher(t)
+	for _, p := range []string{"/a/..", "/%2E%2E", "/"} {
+		r, err := f.Get(context.Background(), srv.URL+p, Want{SHA256: img.sha256})
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		if filepath.Dir(filepath.Dir(r.Path)) != f.Cache || filepath.Base(r.Path) != "image" {
+			t.Errorf("%s: cached at %s, outside %s/<key>/", p, r.Path, f.Cache)
+		}
+	}
+}

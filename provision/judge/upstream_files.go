@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/kprov/kprov/provision/state"
 )
 
 // upstreamFile is one faithful upstream copy tests read: its sha256 and,
@@ -71,17 +73,7 @@ func UpstreamDir(t testing.TB, rels ...string) string {
 	return dir
 }
 
-func upstreamCache() string {
-	base := os.Getenv("KPROV_CACHE")
-	if base == "" {
-		c, err := os.UserCacheDir()
-		if err != nil {
-			c = os.TempDir()
-		}
-		base = filepath.Join(c, "kprov")
-	}
-	return filepath.Join(base, "upstream")
-}
+func upstreamCache() string { return state.CacheDir("upstream", os.Getenv) }
 
 // ensureUpstream checks dir/rel against its pin, fetching it first when
 // fetch is set and it is missing.

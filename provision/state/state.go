@@ -216,3 +216,20 @@ func loadHostKeys(dir string) (map[string]HostKey, error) {
 	}
 	return keys, nil
 }
+
+// CacheDir is kprov's cache folder sub: $KPROV_CACHE/sub, else
+// $XDG_CACHE_HOME/kprov/sub, else ~/.cache/kprov/sub. getenv reads the
+// environment (os.Getenv, or a command's own).
+func CacheDir(sub string, getenv func(string) string) string {
+	base := getenv("KPROV_CACHE")
+	switch {
+	case base != "":
+	case getenv("XDG_CACHE_HOME") != "":
+		base = filepath.Join(getenv("XDG_CACHE_HOME"), "kprov")
+	case getenv("HOME") != "":
+		base = filepath.Join(getenv("HOME"), ".cache", "kprov")
+	default:
+		base = filepath.Join(os.TempDir(), "kprov-cache")
+	}
+	return filepath.Join(base, sub)
+}

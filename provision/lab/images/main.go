@@ -25,6 +25,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/kprov/kprov/provision/state"
 )
 
 // defaultDir is the image store registry.sh builds and serves.
@@ -124,17 +126,7 @@ func cmdServe(args []string, stderr io.Writer) error {
 
 // defaultCache is KPROV_CACHE/lab-images (default ~/.cache/kprov), beside
 // the other builds of the kprov cache.
-func defaultCache() string {
-	base := os.Getenv("KPROV_CACHE")
-	if base == "" {
-		c, err := os.UserCacheDir()
-		if err != nil {
-			c = os.TempDir()
-		}
-		base = filepath.Join(c, "kprov")
-	}
-	return filepath.Join(base, "lab-images")
-}
+func defaultCache() string { return state.CacheDir("lab-images", os.Getenv) }
 
 // findRoot is the kprov repository holding the working directory.
 func findRoot() (string, error) {

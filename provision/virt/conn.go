@@ -189,7 +189,9 @@ func ResolveURI(specURI, envURI string) string {
 
 // Dial connects to the libvirt daemon at uri: qemu:///system through the
 // local socket (?socket=PATH overrides it), qemu+ssh://user@host/system by
-// tunnelling the remote socket over SSH with a verified host key.
+// tunnelling the remote socket over SSH with a verified host key. ctx
+// bounds the connection's whole life (its end closes the sockets);
+// opts.Timeout bounds the connect.
 func Dial(ctx context.Context, uri string, opts DialOptions) (*Conn, error) {
 	u, err := url.Parse(uri)
 	if err != nil {

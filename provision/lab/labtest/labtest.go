@@ -125,9 +125,9 @@ func Need(t *testing.T) {
 
 func Dial(t testing.TB) *virt.Conn {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, err := virt.Dial(ctx, "qemu:///system", virt.DialOptions{})
+	// Dial's context bounds the connection's whole life, not just the
+	// connect: the timeout option bounds the connect.
+	c, err := virt.Dial(context.Background(), "qemu:///system", virt.DialOptions{Timeout: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -146,6 +146,17 @@ func TestHostKeyMismatch(t *testing.T) {
 func TestCancel(t *testing.T) {
 	user := needHosts(t)
 	l := newLab(t, 1, user, nil)
+	// Stopped while connecting: nothing ran, and the error says why.
+	stopped, stop := context.WithCancel(context.Background())
+	stop()
+	if _, err := l.Nodes[0].Run(stopped, "touch "+l.Hosts[0].Dir+"/ran"); !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "before running anything") {
+		t.Errorf("a command whose context ended before it connected: %v", err)
+	}
+	// Connected first, so that a loaded host's slow handshake is not
+	// what the deadline cuts.
+	if _, err := l.Nodes[0].Run(ctxT(t, 30*time.Second), "true"); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	start := time.Now()

@@ -47,8 +47,10 @@ func (n *Node) connect(ctx context.Context) (*ssh.Client, error) {
 		return n.client, nil
 	}
 	cfg := n.e.cfg
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, cfg.Reconnect)
 	defer cancel()
+	stopped := func() error { return n.stopped("connecting to "+n.t.Addr, parent.Err()) }
 	delay := cfg.MinBackoff
 	for attempt := 1; ; attempt++ {
 		c, err := n.dial(ctx)
@@ -63,11 +65,17 @@ func (n *Node) connect(ctx context.Context) (*ssh.Client, error) {
 			return c, nil
 		}
 		n.log.Printf("connect to %s, attempt %d: %v", n.t.Addr, attempt, err)
+		if parent.Err() != nil {
+			return nil, stopped()
+		}
 		if permanent(err) {
 			return nil, n.wrap(err)
 		}
 		select {
 		case <-ctx.Done():
+			if parent.Err() != nil {
+				return nil, stopped()
+			}
 			return nil, n.wrap(fmt.Errorf("could not connect to %s within %s: %w", n.t.Addr, cfg.Reconnect, err))
 		case <-time.After(delay):
 		}
@@ -120,6 +128,12 @@ func (n *Node) wrap(err error) error {
 	return fmt.Errorf("node %s: %s", n.t.Name, n.e.redact.String(err.Error()))
 }
 
+// stopped is the caller's end (Ctrl-C, a phase deadline) before a
+// command started: nothing ran. It wraps err for errors.Is.
+func (n *Node) stopped(while string, err error) error {
+	return fmt.Errorf("node %s: stopped while %s, before running anything: %w", n.t.Name, while, err)
+}
+
 // session opens a session, reconnecting first if needed. A channel that
 // could not be opened ran nothing, so one more try on a fresh connection
 // is safe. release must be called when the session is done.
@@ -127,7 +141,7 @@ func (n *Node) session(ctx context.Context) (s *ssh.Session, c *ssh.Client, rele
 	select {
 	case n.sem <- struct{}{}:
 	case <-ctx.Done():
-		return nil, nil, nil, n.wrap(ctx.Err())
+		return nil, nil, nil, n.stopped("waiting for a session", ctx.Err())
 	}
 	release = func() { <-n.sem }
 	reconnects := 0
@@ -152,7 +166,7 @@ func (n *Node) session(ctx context.Context) (s *ssh.Session, c *ssh.Client, rele
 				continue
 			case <-ctx.Done():
 				release()
-				return nil, nil, nil, n.wrap(ctx.Err())
+				return nil, nil, nil, n.stopped("opening a session", ctx.Err())
 			}
 		}
 		if reconnects++; reconnects > 1 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"sync"
 	"time"
@@ -20,6 +21,9 @@ type Config struct {
 	Bastion *Bastion
 	// LogDir holds one log per node (<node>.log); empty logs nothing.
 	LogDir string
+	// Echo, when set, also receives every log entry, "node| line", as it
+	// happens (kprov -v): the commands and their output, redacted.
+	Echo io.Writer
 	// Secrets are replaced by [REDACTED] in logs and error messages.
 	Secrets []string
 	// Timeout bounds one TCP dial and SSH handshake (default 15s).
@@ -60,6 +64,8 @@ type Engine struct {
 	cfg    Config
 	redact redactor
 
+	echo   *echo
+
 	mu      sync.Mutex
 	bastion *ssh.Client
 	nodes   []*Node
@@ -68,7 +74,11 @@ type Engine struct {
 // New makes an engine; it connects lazily, on each node's first use.
 func New(cfg Config) *Engine {
 	cfg.defaults()
-	return &Engine{cfg: cfg, redact: newRedactor(cfg.Secrets)}
+	e := &Engine{cfg: cfg, redact: newRedactor(cfg.Secrets)}
+	if cfg.Echo != nil {
+		e.echo = &echo{w: cfg.Echo}
+	}
+	return e
 }
 
 // Redact replaces the engine's secrets in s.
@@ -82,6 +92,9 @@ func (e *Engine) Node(t Target) (*Node, error) {
 	l, err := openLog(e.cfg.LogDir, t.Name, e.redact, e.cfg.Now)
 	if err != nil {
 		return nil, fmt.Errorf("node %s: %w", t.Name, err)
+	}
+	if l != nil && e.echo != nil {
+		l.echo, l.node = e.echo, t.Name
 	}
 	n := &Node{e: e, t: t, log: l, sem: make(chan struct{}, maxSessions)}
 	e.mu.Lock()

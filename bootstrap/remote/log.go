@@ -18,6 +18,15 @@ type nodeLog struct {
 	f      *os.File
 	redact redactor
 	now    func() time.Time
+	// echo, when set, also receives every entry as "node| line" (-v).
+	echo *echo
+	node string
+}
+
+// echo is a writer shared by the node logs, one whole entry at a time.
+type echo struct {
+	mu sync.Mutex
+	w  io.Writer
 }
 
 // openLog opens (appends to) dir/<node>.log, mode 0600 in a 0700 folder.
@@ -58,8 +67,17 @@ func (l *nodeLog) write(text string) {
 		fmt.Fprintf(&b, "%s %s\n", ts, line)
 	}
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	l.f.Write(b.Bytes())
+	l.mu.Unlock()
+	if e := l.echo; e != nil {
+		var o bytes.Buffer
+		for _, line := range bytes.Split(bytes.TrimRight([]byte(text), "\n"), []byte("\n")) {
+			fmt.Fprintf(&o, "  %s| %s\n", l.node, line)
+		}
+		e.mu.Lock()
+		e.w.Write(o.Bytes())
+		e.mu.Unlock()
+	}
 }
 
 func (l *nodeLog) Close() error {

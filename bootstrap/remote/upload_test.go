@@ -79,7 +79,8 @@ func TestLogRedaction(t *testing.T) {
 	token := "abcdef.0123456789abcdef"
 	certKey := strings.Repeat("0f1e2d3c", 8)
 	keyPEM, _ := newKey(t, filepath.Join(t.TempDir(), "secret_key"))
-	l := newLab(t, 1, user, func(c *remote.Config) { c.Secrets = []string{token, certKey, string(keyPEM)} })
+	var echo bytes.Buffer // kprov -v
+	l := newLab(t, 1, user, func(c *remote.Config) { c.Secrets = []string{token, certKey, string(keyPEM)}; c.Echo = &echo })
 	n, h := l.Nodes[0], l.Hosts[0]
 	ctx := ctxT(t, time.Minute)
 	keyFile := filepath.Join(h.Dir, "key")
@@ -115,6 +116,12 @@ func TestLogRedaction(t *testing.T) {
 			t.Errorf("log lacks %q", s)
 		}
 	}
+	// -v streams the same entries, named by node, without timestamps.
+	for _, s := range []string{"  node-10| $ echo visible-output-42; echo joining with [REDACTED]", "  node-10| | visible-output-42", "  node-10| | line 30"} {
+		if !strings.Contains(echo.String(), s) {
+			t.Errorf("echo lacks %q:\n%s", s, echo.String())
+		}
+	}
 	secrets := []string{token, certKey, "0123456789abcdef"}
 	for _, line := range strings.Split(string(keyPEM), "\n") {
 		if len(line) > 20 && !strings.HasPrefix(line, "-----") {
@@ -122,8 +129,8 @@ func TestLogRedaction(t *testing.T) {
 		}
 	}
 	for _, s := range secrets {
-		if strings.Contains(log, s) || strings.Contains(msg, s) {
-			t.Errorf("secret %q in the log or the error", s)
+		if strings.Contains(log, s) || strings.Contains(msg, s) || strings.Contains(echo.String(), s) {
+			t.Errorf("secret %q in the log, the echo or the error", s)
 		}
 	}
 	for _, line := range strings.Split(strings.TrimSpace(log), "\n") {

@@ -58,6 +58,7 @@ func newBootstrapper(env Env, cl *cluster, specPath string, parallel int) (*boot
 	if err != nil {
 		return nil, err
 	}
+	cfg.Echo = env.Verbose()
 	targets, err := remote.Targets(cl.nodes, cl.secrets)
 	if err != nil {
 		closeAuth()

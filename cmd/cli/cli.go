@@ -24,6 +24,46 @@ type Env struct {
 	Stdout, Stderr io.Writer
 	// Environ is the process environment, KEY=VALUE.
 	Environ []string
+	// global holds the root's -q and -v once parsed; newRoot sets it.
+	global *globalFlags
+}
+
+// globalFlags are the flags of every command.
+type globalFlags struct {
+	quiet, verbose bool
+}
+
+// Verbose is where node command output streams with -v, else nil.
+func (e Env) Verbose() io.Writer {
+	if e.global != nil && e.global.verbose {
+		return e.Stderr
+	}
+	return nil
+}
+
+// mute drops what is written while on is set: -q keeps progress off
+// stderr; errors are printed by Run on the real stderr.
+type mute struct {
+	w  io.Writer
+	on *bool
+}
+
+// errors is stderr for errors: never muted.
+func (e Env) errors() io.Writer {
+	if m, ok := e.Stderr.(mute); ok {
+		return m.w
+	}
+	return e.Stderr
+}
+
+// quiet reports -q.
+func (e Env) quiet() bool { return e.global != nil && e.global.quiet }
+
+func (m mute) Write(p []byte) (int, error) {
+	if *m.on {
+		return len(p), nil
+	}
+	return m.w.Write(p)
 }
 
 // OS is the Env of the running process.
@@ -100,6 +140,9 @@ func isUsage(err error) bool {
 }
 
 func newRoot(env Env) *cobra.Command {
+	g := &globalFlags{}
+	env.global = g
+	env.Stderr = mute{w: env.Stderr, on: &g.quiet}
 	root := &cobra.Command{
 		Use:   "kprov",
 		Short: "Turn one HCL file into a Kubernetes cluster on KVM hosts",
@@ -111,7 +154,15 @@ func newRoot(env Env) *cobra.Command {
 		SilenceUsage:      true,
 		SilenceErrors:     true,
 		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: false},
+		PersistentPreRunE: func(*cobra.Command, []string) error {
+			if g.quiet && g.verbose {
+				return usageError{errors.New("-q and -v together: choose one")}
+			}
+			return nil
+		},
 	}
+	root.PersistentFlags().BoolVarP(&g.quiet, "quiet", "q", false, "print only errors (and what the command is asked to print on stdout)")
+	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "also stream every command kprov runs on the nodes, and its output (redacted)")
 	root.SetVersionTemplate("kprov {{.Version}}\n")
 	root.SetIn(env.Stdin)
 	root.SetOut(env.Stdout)

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -31,7 +30,7 @@ func (f *specFlags) load(env Env, path string) (*spec.Spec, error) {
 	l := spec.NewLoader()
 	l.Vars, l.VarFiles, l.Env = f.vars, f.varFiles, env.Environ
 	s, diags := l.LoadFile(path)
-	if f.errorsOnly {
+	if f.errorsOnly || env.quiet() {
 		var errs hcl.Diagnostics
 		for _, d := range diags {
 			if d.Severity == hcl.DiagError {
@@ -40,7 +39,7 @@ func (f *specFlags) load(env Env, path string) (*spec.Spec, error) {
 		}
 		diags = errs
 	}
-	if err := spec.WriteDiagnostics(env.Stderr, l.Parser.Files(), diags, 100, color(env)); err != nil {
+	if err := spec.WriteDiagnostics(env.errors(), l.Parser.Files(), diags, 100, color(env)); err != nil {
 		return nil, err
 	}
 	if diags.HasErrors() {
@@ -55,12 +54,7 @@ func color(env Env) bool {
 	if env.Lookup("NO_COLOR") != "" {
 		return false
 	}
-	f, ok := env.Stderr.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return terminal(env.Stderr)
 }
 
 // exactArgs is cobra.ExactArgs with a usage error that names the argument.

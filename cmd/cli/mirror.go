@@ -101,8 +101,11 @@ func newMirror(env Env) *cobra.Command {
 	return cmd
 }
 
-// terminal reports whether w is a terminal.
+// terminal reports whether w is a terminal (seen through -q's mute).
 func terminal(w io.Writer) bool {
+	if m, ok := w.(mute); ok {
+		w = m.w
+	}
 	f, ok := w.(*os.File)
 	if !ok {
 		return false

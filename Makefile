@@ -22,7 +22,7 @@ build:
 # user's stack (examples/cluster.hcl) into ./out.
 demo: build
 	$(BIN) validate examples/cluster.hcl
-	$(BIN) plan examples/cluster.hcl
+	$(BIN) plan --offline examples/cluster.hcl
 	$(BIN) render examples/cluster.hcl --out out/demo
 
 # Debian packages the tests use: the judges (virt-xml-validate, cloud-init's

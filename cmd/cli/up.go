@@ -242,7 +242,6 @@ func (h *hypervisor) open(ctx context.Context) error {
 	}
 	p := &virt.Provisioner{
 		Conn: conn, Cluster: c, Nodes: cl.nodes, Host: host, Image: virt.FileImage(h.imagePath),
-		Hashes: map[string]string{}, Seeds: map[string][]byte{},
 		Replace: h.replace, Parallel: h.parallel,
 		Log: func(format string, args ...any) { fmt.Fprintf(env.Stderr, "  "+format+"\n", args...) },
 	}
@@ -250,15 +249,8 @@ func (h *hypervisor) open(ctx context.Context) error {
 		// An upload to another host takes minutes: show it.
 		p.Progress, p.Terminal = env.Stderr, terminal(env.Stderr)
 	}
-	for _, n := range cl.nodes {
-		p.Hashes[n.Name] = artifacts.NodeHash(c, n)
-		files, err := cloudinit.Files(c, n, cl.secrets)
-		if err != nil {
-			return fmt.Errorf("node %s: cloud-init: %w", n.Name, err)
-		}
-		if p.Seeds[n.Name], err = seed.ISO(files); err != nil {
-			return fmt.Errorf("node %s: seed ISO: %w", n.Name, err)
-		}
+	if p.Hashes, p.Seeds, err = nodeSeeds(c, cl.nodes, cl.secrets); err != nil {
+		return err
 	}
 	w := &virt.Waiter{Secrets: cl.secrets, User: c.SSH.User, Host: host, Timeout: c.BootTimeout(), Log: p.Log}
 	if local(conn.URI) {
@@ -316,4 +308,20 @@ func plural(n int, word string) string {
 		return "1 " + word
 	}
 	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// nodeSeeds is each node's definition hash and NoCloud seed ISO.
+func nodeSeeds(c *spec.Cluster, nodes []plan.Node, secrets *state.Secrets) (map[string]string, map[string][]byte, error) {
+	hashes, seeds := map[string]string{}, map[string][]byte{}
+	for _, n := range nodes {
+		hashes[n.Name] = artifacts.NodeHash(c, n)
+		files, err := cloudinit.Files(c, n, secrets)
+		if err != nil {
+			return nil, nil, fmt.Errorf("node %s: cloud-init: %w", n.Name, err)
+		}
+		if seeds[n.Name], err = seed.ISO(files); err != nil {
+			return nil, nil, fmt.Errorf("node %s: seed ISO: %w", n.Name, err)
+		}
+	}
+	return hashes, seeds, nil
 }

@@ -98,6 +98,37 @@ func TestCLILifecycle(t *testing.T) {
 		return msg, time.Since(start)
 	}
 
+	// plan reads the host: its summary and --detailed-exitcode.
+	planned := func(path string) (map[string]int, int, string) {
+		t.Helper()
+		var out, errb bytes.Buffer
+		cmd := kprov("plan", "--detailed-exitcode", "-o", "json", path)
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		var r struct {
+			Reached bool
+			Summary map[string]int
+		}
+		if err := json.Unmarshal(out.Bytes(), &r); err != nil || !r.Reached {
+			t.Fatalf("plan %s: %v (exit %d)\n%s%s", path, err, code, out.String(), errb.String())
+		}
+		return r.Summary, code, out.String()
+	}
+	want := func(what string, got map[string]int, code int, add, change, remove, wantCode int) {
+		t.Helper()
+		if got["add"] != add || got["change"] != change || got["remove"] != remove || code != wantCode {
+			t.Errorf("plan %s: %v, exit %d; want %d to add, %d to change, %d to remove, exit %d", what, got, code, add, change, remove, wantCode)
+		}
+	}
+	sum, code, _ := planned(specPath)
+	want("before up", sum, code, 9, 0, 0, 2) // network, pool, base image, 3 per node
+
 	// SIGTERM while disks are made: stops before anything boots.
 	msg := interrupt("✓ provision/image", syscall.SIGTERM, nil)
 	if !regexp.MustCompile(`interrupted (during|before) provision/(drift|disks|seeds|domains|start)`).MatchString(msg) {
@@ -132,12 +163,35 @@ func TestCLILifecycle(t *testing.T) {
 		t.Errorf("next up changed something:\n%s", msg)
 	}
 
+	sum, code, _ = planned(specPath)
+	want("after up", sum, code, 0, 0, 0, 0)
+	// One more worker: its disk, seed and domain, and a DHCP host.
+	spec, err := os.ReadFile(specPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	more := filepath.Join(dir, "more.hcl")
+	os.WriteFile(more, bytes.Replace(spec, []byte(`role   = "worker"`), []byte(`role   = "worker"
+    count  = 2`), 1), 0o644)
+	sum, code, out := planned(more)
+	want("with count = 2", sum, code, 3, 1, 0, 2)
+	if !strings.Contains(out, "add DHCP host worker-2") {
+		t.Errorf("plan with count = 2 does not say what changes in the network:\n%s", out)
+	}
+	// A pool removed from the spec: its node is shown as to remove.
+	fewer := filepath.Join(dir, "fewer.hcl")
+	os.WriteFile(fewer, regexp.MustCompile(`(?s)node_pool "worker" \{.*?\n  \}`).ReplaceAll(spec, nil), 0o644)
+	sum, code, _ = planned(fewer)
+	want("without the worker pool", sum, code, 0, 0, 1, 2)
+
 	// A node removed by hand: status shows it missing, up recreates it.
 	labtest.Virsh(t, "destroy", "kprov-cli-worker-1")
 	labtest.Virsh(t, "undefine", "kprov-cli-worker-1")
 	if out, _ := run("status", specPath); !regexp.MustCompile(`worker-1\s+worker\s+missing`).MatchString(out) {
 		t.Errorf("status after removing worker-1 by hand:\n%s", out)
 	}
+	sum, code, _ = planned(specPath)
+	want("after removing worker-1 by hand", sum, code, 1, 0, 0, 2)
 	// Under software emulation on a loaded 2-core host, a node whose disk
 	// was cut off by `virsh destroy` has once taken longer than
 	// boot_timeout to answer SSH; kprov then fails naming it, and the next
@@ -161,7 +215,7 @@ func TestCLILifecycle(t *testing.T) {
 		t.Errorf("up after removing worker-1:\n%s", msg)
 	}
 	t.Logf("up recreated the removed node in %s", time.Since(start).Round(time.Second))
-	out, _ := run("status", specPath, "--output", "json")
+	out, _ = run("status", specPath, "--output", "json")
 	var st struct {
 		Nodes []struct{ Name, State string }
 	}

@@ -64,7 +64,7 @@ type Engine struct {
 	cfg    Config
 	redact redactor
 
-	echo   *echo
+	echo *echo
 
 	mu      sync.Mutex
 	bastion *ssh.Client

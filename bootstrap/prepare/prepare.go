@@ -109,7 +109,7 @@ func packages(ctx context.Context, h remote.Host, p nodeprep.Plan, r *Result) er
 	if _, err := h.Run(ctx, cmd); err != nil {
 		// The package lists may be stale on a fresh cloud image.
 		if _, err := h.Run(ctx, "apt-get update && "+cmd); err != nil {
-			return err
+			return Unreachable(err, "its package source", packageHint)
 		}
 	}
 	r.Changed = append(r.Changed, "installed "+strings.Join(missing, " "))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	pathpkg "path"
 	"path/filepath"
@@ -364,8 +365,12 @@ func (b *bootstrapper) binaries(ctx context.Context) error {
 		return err
 	}
 	return remote.Each(ctx, b.all, b.parallel, func(ctx context.Context, n *remote.Node) error {
-		for _, cmd := range cmds {
+		srcs := binaries.Sources(c)
+		for i, cmd := range cmds {
 			out, err := n.Run(ctx, cmd)
+			if err != nil && i < len(srcs) {
+				return prepare.Unreachable(err, "the binaries source "+hostOf(srcs[i].URL), prepare.BinariesHint)
+			}
 			if err != nil {
 				return err
 			}
@@ -417,4 +422,12 @@ func ensureFile(ctx context.Context, n *remote.Node, f binaries.File) (bool, err
 		return false, err
 	}
 	return true, nil
+}
+
+// hostOf is a URL's host, for messages.
+func hostOf(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return raw
 }

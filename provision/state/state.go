@@ -22,6 +22,8 @@ const (
 	CAKeyFile          = "pki/ca.key"
 	// KubeconfigFile is the admin kubeconfig fetched after kubeadm init.
 	KubeconfigFile = "kubeconfig"
+	// TunnelKubeconfigFile is kprov tunnel's copy of it, for its local port.
+	TunnelKubeconfigFile = "kubeconfig-tunnel"
 )
 
 // DefaultDir is the state folder of a cluster: $KPROV_STATE_DIR/<cluster>,

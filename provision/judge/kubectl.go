@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/kprov/kprov/provision/state"
+	"github.com/kprov/kprov/provision/cache"
 )
 
 // Kubectl is the path of the real kubectl of version (v1.X.Y), a client
@@ -19,6 +19,6 @@ func Kubectl(t testing.TB, version string) string {
 		t.Skip("-short: not building the real kubectl " + version)
 	}
 	build := filepath.Join(RepoRoot(t), "bootstrap", "kubeadm", "oracle", "build.sh")
-	out := filepath.Join(state.CacheDir("static", os.Getenv), "kubectl-"+version)
+	out := filepath.Join(cache.Dir("static", os.Getenv), "kubectl-"+version)
 	return buildOracleEnv(t, []string{"CGO_ENABLED=0"}, "kubectl "+version, build, version, out, "kubectl")
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/kprov/kprov/provision/cache"
 )
 
 // Paths of the state files, relative to the state folder (see the package
@@ -219,19 +221,5 @@ func loadHostKeys(dir string) (map[string]HostKey, error) {
 	return keys, nil
 }
 
-// CacheDir is kprov's cache folder sub: $KPROV_CACHE/sub, else
-// $XDG_CACHE_HOME/kprov/sub, else ~/.cache/kprov/sub. getenv reads the
-// environment (os.Getenv, or a command's own).
-func CacheDir(sub string, getenv func(string) string) string {
-	base := getenv("KPROV_CACHE")
-	switch {
-	case base != "":
-	case getenv("XDG_CACHE_HOME") != "":
-		base = filepath.Join(getenv("XDG_CACHE_HOME"), "kprov")
-	case getenv("HOME") != "":
-		base = filepath.Join(getenv("HOME"), ".cache", "kprov")
-	default:
-		base = filepath.Join(os.TempDir(), "kprov-cache")
-	}
-	return filepath.Join(base, sub)
-}
+// CacheDir is kprov's cache folder sub (cache.Dir).
+func CacheDir(sub string, getenv func(string) string) string { return cache.Dir(sub, getenv) }

@@ -101,8 +101,12 @@ func tunnelRun(cmd *cobra.Command, env Env, f *stateFlags, path string, port int
 }
 
 // writePrivate writes data to path mode 0600, also when path exists with
-// a wider mode (made 0600 before anything is written).
+// a wider mode (made 0600 before anything is written), making its folder
+// (0700) if missing.
 func writePrivate(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err

@@ -179,6 +179,7 @@ func newRoot(env Env) *cobra.Command {
 		newDown(env),
 		newSSH(env),
 		newKubeconfig(env),
+		newTunnel(env),
 		newVerify(env),
 		newVersion(env),
 	)

@@ -49,40 +49,8 @@ func newSSH(env Env) *cobra.Command {
 }
 
 func sshRun(cmd *cobra.Command, env Env, f *stateFlags, path, name string, command []string) error {
-	cl, err := f.prepare(env, path, false)
-	if err != nil {
-		return err
-	}
-	defer cl.cleanup()
-	c := cl.spec.Cluster
-	node, ok := findNode(cl.nodes, name)
-	if !ok {
-		names := make([]string, len(cl.nodes))
-		for i, n := range cl.nodes {
-			names[i] = n.Name
-		}
-		return usageError{fmt.Errorf("cluster %s has no node %q; its nodes are %s", c.Name, name, strings.Join(names, ", "))}
-	}
-	want := f.stateDir
-	if want == "" {
-		want = state.DefaultDir(c.Name)
-	}
-	if cl.dir != want {
-		return fmt.Errorf("no state folder %s: create the cluster with `kprov up %s` first", want, path)
-	}
-	cfg, closer, err := remote.ClusterConfig(c, filepath.Dir(path), cl.dir, cl.secrets, env.Lookup("SSH_AUTH_SOCK"))
+	n, _, closer, err := openNode(env, f, path, name)
 	defer closer()
-	if err != nil {
-		return err
-	}
-	cfg.Timeout, cfg.Reconnect = 10*time.Second, 15*time.Second
-	targets, err := remote.Targets([]plan.Node{node}, cl.secrets)
-	if err != nil {
-		return err
-	}
-	e := remote.New(cfg)
-	defer e.Close()
-	n, err := e.Node(targets[0])
 	if err != nil {
 		return err
 	}
@@ -95,6 +63,63 @@ func sshRun(cmd *cobra.Command, env Env, f *stateFlags, path, name string, comma
 		return exitError{code}
 	}
 	return nil
+}
+
+// openNode is the verified SSH connection to the node named name (the
+// first control plane when name is "") of an
+// existing cluster (through the spec's bastion, if any), as kprov ssh and
+// kprov tunnel use it; it connects on first use. closer must be called,
+// also after an error.
+func openNode(env Env, f *stateFlags, path, name string) (n *remote.Node, cl *cluster, closer func(), err error) {
+	var closers []func()
+	closer = func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	if cl, err = f.prepare(env, path, false); err != nil {
+		return nil, nil, closer, err
+	}
+	closers = append(closers, cl.cleanup)
+	c := cl.spec.Cluster
+	if name == "" {
+		cp, ok := plan.FirstControlPlane(cl.nodes)
+		if !ok {
+			return nil, nil, closer, fmt.Errorf("cluster %s has no control-plane node", c.Name)
+		}
+		name = cp.Name
+	}
+	node, ok := findNode(cl.nodes, name)
+	if !ok {
+		names := make([]string, len(cl.nodes))
+		for i, n := range cl.nodes {
+			names[i] = n.Name
+		}
+		return nil, nil, closer, usageError{fmt.Errorf("cluster %s has no node %q; its nodes are %s", c.Name, name, strings.Join(names, ", "))}
+	}
+	want := f.stateDir
+	if want == "" {
+		want = state.DefaultDir(c.Name)
+	}
+	if cl.dir != want {
+		return nil, nil, closer, fmt.Errorf("no state folder %s: create the cluster with `kprov up %s` first", want, path)
+	}
+	cfg, closeAuth, err := remote.ClusterConfig(c, filepath.Dir(path), cl.dir, cl.secrets, env.Lookup("SSH_AUTH_SOCK"))
+	closers = append(closers, closeAuth)
+	if err != nil {
+		return nil, nil, closer, err
+	}
+	cfg.Timeout, cfg.Reconnect = 10*time.Second, 15*time.Second
+	targets, err := remote.Targets([]plan.Node{node}, cl.secrets)
+	if err != nil {
+		return nil, nil, closer, err
+	}
+	e := remote.New(cfg)
+	closers = append(closers, func() { e.Close() })
+	if n, err = e.Node(targets[0]); err != nil {
+		return nil, nil, closer, err
+	}
+	return n, cl, closer, nil
 }
 
 func findNode(nodes []plan.Node, name string) (plan.Node, bool) {

@@ -351,8 +351,16 @@ func describe(body []byte, code int, err error) error {
 // the path of the (cached) binary.
 func buildOracle(t testing.TB, what, script string, args ...string) string {
 	t.Helper()
+	return buildOracleEnv(t, nil, what, script, args...)
+}
+
+// buildOracleEnv is buildOracle with env added to the script's environment.
+func buildOracleEnv(t testing.TB, env []string, what, script string, args ...string) string {
+	t.Helper()
 	start := time.Now()
-	out, err := exec.Command("bash", append([]string{script}, args...)...).Output()
+	cmd := exec.Command("bash", append([]string{script}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.Output()
 	if err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kprov/kprov/provision/state"
+	"github.com/kprov/kprov/provision/cache"
 )
 
 // upstreamFile is one faithful upstream copy tests read: its sha256 and,
@@ -73,7 +73,7 @@ func UpstreamDir(t testing.TB, rels ...string) string {
 	return dir
 }
 
-func upstreamCache() string { return state.CacheDir("upstream", os.Getenv) }
+func upstreamCache() string { return cache.Dir("upstream", os.Getenv) }
 
 // ensureUpstream checks dir/rel against its pin, fetching it first when
 // fetch is set and it is missing.

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/kprov/kprov/provision/cache"
 )
 
 // Paths of the state files, relative to the state folder (see the package
@@ -22,6 +24,8 @@ const (
 	CAKeyFile          = "pki/ca.key"
 	// KubeconfigFile is the admin kubeconfig fetched after kubeadm init.
 	KubeconfigFile = "kubeconfig"
+	// TunnelKubeconfigFile is kprov tunnel's copy of it, for its local port.
+	TunnelKubeconfigFile = "kubeconfig-tunnel"
 )
 
 // DefaultDir is the state folder of a cluster: $KPROV_STATE_DIR/<cluster>,
@@ -217,19 +221,5 @@ func loadHostKeys(dir string) (map[string]HostKey, error) {
 	return keys, nil
 }
 
-// CacheDir is kprov's cache folder sub: $KPROV_CACHE/sub, else
-// $XDG_CACHE_HOME/kprov/sub, else ~/.cache/kprov/sub. getenv reads the
-// environment (os.Getenv, or a command's own).
-func CacheDir(sub string, getenv func(string) string) string {
-	base := getenv("KPROV_CACHE")
-	switch {
-	case base != "":
-	case getenv("XDG_CACHE_HOME") != "":
-		base = filepath.Join(getenv("XDG_CACHE_HOME"), "kprov")
-	case getenv("HOME") != "":
-		base = filepath.Join(getenv("HOME"), ".cache", "kprov")
-	default:
-		base = filepath.Join(os.TempDir(), "kprov-cache")
-	}
-	return filepath.Join(base, sub)
-}
+// CacheDir is kprov's cache folder sub (cache.Dir).
+func CacheDir(sub string, getenv func(string) string) string { return cache.Dir(sub, getenv) }

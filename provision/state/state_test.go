@@ -246,18 +246,3 @@ func TestDefaultDir(t *testing.T) {
 
 // tempDir is a state folder path that does not exist yet (t.TempDir is 0755).
 func tempDir(t *testing.T) string { return filepath.Join(t.TempDir(), "lab") }
-
-func TestCacheDir(t *testing.T) {
-	for _, tc := range []struct {
-		env  map[string]string
-		want string
-	}{
-		{map[string]string{"KPROV_CACHE": "/c", "XDG_CACHE_HOME": "/x", "HOME": "/h"}, "/c/images"},
-		{map[string]string{"XDG_CACHE_HOME": "/x", "HOME": "/h"}, "/x/kprov/images"},
-		{map[string]string{"HOME": "/h"}, "/h/.cache/kprov/images"},
-	} {
-		if got := CacheDir("images", func(k string) string { return tc.env[k] }); got != tc.want {
-			t.Errorf("%v: %s, want %s", tc.env, got, tc.want)
-		}
-	}
-}

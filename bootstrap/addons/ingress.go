@@ -124,13 +124,12 @@ func ingressTarget(source string, objs []Object, s Ingress) (Object, []string, e
 	case len(picked) > 1:
 		return nil, nil, &MissingError{source, missing, fmt.Sprintf("Services %s all select the pods of %s, and kprov will not guess which one takes the traffic. Set ingress.service_name to one of them.",
 			strings.Join(picked, ", "), strings.Join(controllers, ", "))}
+	case len(services) > 0 && len(controllers) == 0:
+		return nil, nil, &MissingError{source, missing, fmt.Sprintf("its Services in %s (%s) are no ingress controller's: the namespace has no Deployment or DaemonSet with a container port named http. Set ingress.namespace and ingress.service_name to the manifest's.",
+			s.Namespace, strings.Join(services, ", "))}
 	case len(services) > 0:
-		what := "no ingress controller (a Deployment or DaemonSet with a container port named http)"
-		if len(controllers) > 0 {
-			what = "the pods of " + strings.Join(controllers, ", ")
-		}
-		return nil, nil, &MissingError{source, missing, fmt.Sprintf("its Services in %s (%s) select %s, and kprov will not add a second one. Set ingress.service_name to the controller's Service, or make that Service's selector match the controller's pod labels.",
-			s.Namespace, strings.Join(services, ", "), what)}
+		return nil, nil, &MissingError{source, missing, fmt.Sprintf("none of its Services in %s (%s) selects the pods of %s, and kprov will not add a second one. Set ingress.service_name to the controller's Service, or make that Service's selector match the controller's pod labels.",
+			s.Namespace, strings.Join(services, ", "), strings.Join(controllers, ", "))}
 	}
 	return nil, nil, nil
 }

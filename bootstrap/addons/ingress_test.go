@@ -2,6 +2,7 @@ package addons_test
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -187,7 +188,11 @@ func TestIngressServiceBySelector(t *testing.T) {
 			}
 			return objs
 		}, in: in("ingress-nginx-controller"),
-			err: v030.Source + ` has no Service ingress-nginx/ingress-nginx-controller: its Services in ingress-nginx (ingress-nginx) select the pods of Deployment ingress-nginx/nginx-ingress-controller, and kprov will not add a second one. Set ingress.service_name to the controller's Service, or make that Service's selector match the controller's pod labels.`},
+			err: v030.Source + ` has no Service ingress-nginx/ingress-nginx-controller: none of its Services in ingress-nginx (ingress-nginx) selects the pods of Deployment ingress-nginx/nginx-ingress-controller, and kprov will not add a second one. Set ingress.service_name to the controller's Service, or make that Service's selector match the controller's pod labels.`},
+		{name: "v0.30.0 without its controller", m: v030, edit: func(objs []addons.Object) []addons.Object {
+			return slices.DeleteFunc(objs, func(o addons.Object) bool { return o.GetKind() == "Deployment" })
+		}, in: in("ingress-nginx-controller"),
+			err: v030.Source + ` has no Service ingress-nginx/ingress-nginx-controller: its Services in ingress-nginx (ingress-nginx) are no ingress controller's: the namespace has no Deployment or DaemonSet with a container port named http. Set ingress.namespace and ingress.service_name to the manifest's.`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			objs := decode(t, tc.m)

@@ -32,7 +32,7 @@ func (e *SumError) Error() string {
 func Fetch(ctx context.Context, source, dir, want, origin string) (Manifest, string, error) {
 	var data []byte
 	var err error
-	if u, perr := url.Parse(source); perr == nil && (u.Scheme == "http" || u.Scheme == "https") {
+	if IsURL(source) {
 		data, err = get(ctx, source)
 	} else {
 		path := source
@@ -50,6 +50,13 @@ func Fetch(ctx context.Context, source, dir, want, origin string) (Manifest, str
 		return Manifest{}, got, &SumError{Source: source, Want: want, Got: got, Origin: origin}
 	}
 	return Manifest{Source: source, Data: data}, got, nil
+}
+
+// IsURL reports whether a manifest source is an http(s) URL, not a local
+// path.
+func IsURL(source string) bool {
+	u, err := url.Parse(source)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https")
 }
 
 func readLimited(path string) ([]byte, error) {

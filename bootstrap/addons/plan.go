@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/hashicorp/hcl/v2"
+
 	"github.com/kprov/kprov/provision/spec"
 )
 
@@ -17,6 +19,10 @@ type Manifest struct {
 // where it comes from and the sha256 the spec pins (empty: none).
 type Wanted struct {
 	Name, Source, SHA256 string
+	// Body and Attr are the spec block and attribute that name Source,
+	// where diagnostics about the manifest point.
+	Body hcl.Body
+	Attr string
 }
 
 // Names of the manifests, as kprov.lock.hcl records them. Controller
@@ -31,15 +37,16 @@ const (
 
 // Needs lists the manifests a normalized spec needs, in apply order.
 func Needs(c *spec.Cluster) []Wanted {
-	w := []Wanted{{CalicoManifest, c.Calico.Manifest, c.Calico.SHA256}}
+	w := []Wanted{{CalicoManifest, c.Calico.Manifest, c.Calico.SHA256, c.Calico.Body, "manifest"}}
 	if in := c.Ingress; in != nil {
 		if in.LoadBalancer == "metallb" {
-			w = append(w, Wanted{LoadBalancerManifest, in.LoadBalancerManifest, in.LoadBalancerSHA256})
+			w = append(w, Wanted{LoadBalancerManifest, in.LoadBalancerManifest, in.LoadBalancerSHA256, in.Body, "load_balancer_manifest"})
 		}
 		if in.Controller == spec.ControllerTraefik {
-			w = append(w, Wanted{IngressCRDsManifest, in.CRDsManifest, in.CRDsSHA256}, Wanted{IngressRBACManifest, in.RBACManifest, in.RBACSHA256})
+			w = append(w, Wanted{IngressCRDsManifest, in.CRDsManifest, in.CRDsSHA256, in.Body, "crds_manifest"},
+				Wanted{IngressRBACManifest, in.RBACManifest, in.RBACSHA256, in.Body, "rbac_manifest"})
 		} else {
-			w = append(w, Wanted{IngressManifest, in.Manifest, in.SHA256})
+			w = append(w, Wanted{IngressManifest, in.Manifest, in.SHA256, in.Body, "manifest"})
 		}
 	}
 	return w
@@ -51,6 +58,9 @@ func Needs(c *spec.Cluster) []Wanted {
 type Step struct {
 	Name    string
 	Objects []Object
+	// Warnings say what kprov chose for the user while building the step
+	// (the ingress Service it found by its selector).
+	Warnings []string
 }
 
 // Steps of an addon plan, in order.
@@ -73,12 +83,8 @@ func Build(c *spec.Cluster, manifests map[string]Manifest) ([]Step, error) {
 		if !ok {
 			return nil, fmt.Errorf("%s (%s) was not fetched", w.Name, w.Source)
 		}
-		objs, err := Decode(m.Source, m.Data)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		errs = append(errs, CheckAPIs(m.Source, objs, c.KubernetesVersion)...)
+		objs, cerrs := Check(c, w.Name, m)
+		errs = append(errs, cerrs...)
 		decoded[w.Name] = objs
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -88,10 +94,10 @@ func Build(c *spec.Cluster, manifests map[string]Manifest) ([]Step, error) {
 	if err := PatchCalico(manifests[CalicoManifest].Source, calico, CalicoOf(c)); err != nil {
 		return nil, err
 	}
-	steps := []Step{{StepCalico, calico}}
+	steps := []Step{{StepCalico, calico, nil}}
 	if in := IngressOf(c); in != nil {
 		if lb, ok := decoded[LoadBalancerManifest]; ok {
-			steps = append(steps, Step{StepLoadBalancer, lb}, Step{StepPool, MetalLBPool(in.Addresses)})
+			steps = append(steps, Step{StepLoadBalancer, lb, nil}, Step{StepPool, MetalLBPool(in.Addresses), nil})
 		}
 		source, objs := manifests[IngressManifest].Source, decoded[IngressManifest]
 		if t := TraefikOf(c); t != nil {
@@ -103,18 +109,18 @@ func Build(c *spec.Cluster, manifests map[string]Manifest) ([]Step, error) {
 				return nil, err
 			}
 		}
-		objs, err := PatchIngress(source, objs, *in)
+		objs, warnings, err := PatchIngress(source, objs, *in)
 		if err != nil {
 			return nil, err
 		}
-		steps = append(steps, Step{StepIngress, objs})
+		steps = append(steps, Step{StepIngress, objs, warnings})
 	}
 	pol, err := Policies(PolicyOf(c))
 	if err != nil {
 		return nil, err
 	}
 	if len(pol) > 0 {
-		steps = append(steps, Step{StepPolicies, pol})
+		steps = append(steps, Step{StepPolicies, pol, nil})
 	}
 	return steps, nil
 }

@@ -110,6 +110,9 @@ func TestBuildGolden(t *testing.T) {
 				path = filepath.Join("testdata", "traefik.hcl")
 			}
 			c := load(t, path)
+			if tc.current {
+				c = current(c)
+			}
 			steps, err := addons.Build(c, manifests(t, tc.current))
 			if err != nil {
 				t.Fatal(err)

@@ -30,7 +30,7 @@ func typed[T any](t testing.TB, o addons.Object) *T {
 
 func ingressStep(t testing.TB, c *spec.Cluster) []addons.Object {
 	t.Helper()
-	steps, err := addons.Build(c, manifests(t, true))
+	steps, err := addons.Build(current(c), manifests(t, true))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestTraefikNeeds(t *testing.T) {
 // The manifests swapped (or anything else in their place) are refused,
 // naming the manifest and the setting.
 func TestTraefikRefusesOtherManifests(t *testing.T) {
-	c := load(t, example(t, "modern"))
+	c := current(load(t, example(t, "modern")))
 	m := manifests(t, true)
 	m[addons.IngressCRDsManifest], m[addons.IngressRBACManifest] = m[addons.IngressRBACManifest], m[addons.IngressCRDsManifest]
 	_, err := addons.Build(c, m)
@@ -204,7 +204,7 @@ func TestTraefikRefusesOtherManifests(t *testing.T) {
 // Traefik's image is listed with the addon images (what kprov pre-pulls,
 // pins in the lock and mirrors), under docker.io.
 func TestTraefikImageListed(t *testing.T) {
-	c := load(t, example(t, "modern"))
+	c := current(load(t, example(t, "modern")))
 	steps, err := addons.Build(c, manifests(t, true))
 	if err != nil {
 		t.Fatal(err)

@@ -62,3 +62,10 @@ func load(t testing.TB, path string) *spec.Cluster {
 	}
 	return s.Cluster
 }
+
+// current makes c name the Calico release of calicoCurrent, the manifest
+// tests give it (examples/modern.hcl names a newer one).
+func current(c *spec.Cluster) *spec.Cluster {
+	c.Calico.Version = judge.CalicoCurrentVersion
+	return c
+}

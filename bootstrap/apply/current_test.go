@@ -22,6 +22,7 @@ import (
 func TestCurrentStackOn137(t *testing.T) {
 	api := judge.StartAPIServer(t, "v1.37.2")
 	c := load(t, "modern")
+	c.Calico.Version = judge.CalicoCurrentVersion // the release of the calicoCurrent manifest it is given
 	c.Ingress = &spec.Ingress{Namespace: "ingress-nginx", ServiceName: "ingress-nginx-controller", ExternalTrafficPolicy: "Local",
 		Addresses: []string{"10.18.0.240"}, LoadBalancer: "metallb"}
 	steps, err := addons.Build(c, map[string]addons.Manifest{

@@ -35,6 +35,7 @@ var (
 func TestTraefikOn137(t *testing.T) {
 	api := judge.StartAPIServer(t, "v1.37.2")
 	c := load(t, "modern")
+	c.Calico.Version = judge.CalicoCurrentVersion // the release of the calicoCurrent manifest it is given
 	if c.Ingress == nil || c.Ingress.Controller != spec.ControllerTraefik {
 		t.Fatalf("examples/modern.hcl ingress %+v, want controller traefik", c.Ingress)
 	}

@@ -126,7 +126,13 @@ func buildAddons(ctx context.Context, c *spec.Cluster, specPath string, locked b
 	for _, d := range drift {
 		logf("%s: %s", lockPath, d)
 	}
-	return addons.Build(c, manifests)
+	steps, err := addons.Build(c, manifests)
+	for _, s := range steps {
+		for _, w := range s.Warnings {
+			logf("warning: %s", w)
+		}
+	}
+	return steps, err
 }
 
 // api connects to the API server through the first control plane's SSH

@@ -27,9 +27,24 @@ func (f *specFlags) register(cmd *cobra.Command) {
 // load reads and validates a spec, printing its diagnostics to stderr.
 // An invalid spec is an exitError: the diagnostics already said why.
 func (f *specFlags) load(env Env, path string) (*spec.Spec, error) {
+	return f.loadWith(env, path, nil)
+}
+
+// loadWith is load with more checks of a valid spec (nil: none), whose
+// diagnostics are printed with the spec's; their warnings join s.Warnings.
+func (f *specFlags) loadWith(env Env, path string, more func(*spec.Spec) hcl.Diagnostics) (*spec.Spec, error) {
 	l := spec.NewLoader()
 	l.Vars, l.VarFiles, l.Env = f.vars, f.varFiles, env.Environ
 	s, diags := l.LoadFile(path)
+	if s != nil && more != nil {
+		d := more(s)
+		diags = append(diags, d...)
+		for _, w := range d {
+			if w.Severity == hcl.DiagWarning {
+				s.Warnings = append(s.Warnings, w)
+			}
+		}
+	}
 	if f.errorsOnly || env.quiet() {
 		var errs hcl.Diagnostics
 		for _, d := range diags {

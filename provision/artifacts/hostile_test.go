@@ -349,7 +349,7 @@ func renders(t *testing.T, c *spec.Cluster, h string, secrets *state.Secrets, sh
 		if err != nil {
 			t.Fatal(err)
 		}
-		objs, err = addons.PatchIngress("mandatory.yaml", objs, *in)
+		objs, _, err = addons.PatchIngress("mandatory.yaml", objs, *in)
 		if err != nil {
 			t.Fatalf("PatchIngress: %v", err)
 		}

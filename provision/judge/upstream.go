@@ -22,6 +22,10 @@ var (
 	MetalLBV0152  = Module{"go.universe.tf/metallb", "v0.15.2", "config/manifests/metallb-native.yaml"}
 )
 
+// CalicoCurrentVersion is the release of CalicoCurrent's images: a spec
+// given that manifest must say calico.version = it.
+const CalicoCurrentVersion = "v3.28.5"
+
 // Upstream reads a faithful upstream copy (UpstreamDir: ../shared/upstream
 // and its SOURCES.md, or a folder or cache standing in for it); the
 // repository never holds a copy.

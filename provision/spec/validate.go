@@ -49,10 +49,13 @@ func (v *validator) add(sev hcl.DiagnosticSeverity, r *hcl.Range, summary, forma
 	v.diags = append(v.diags, &hcl.Diagnostic{Severity: sev, Summary: summary, Detail: fmt.Sprintf(format, args...), Subject: subject})
 }
 
-// at is the range of attribute name in body, or of the block itself when the
-// attribute is absent (its value then came from a default), or of the
-// cluster block when the whole block is absent.
-func (v *validator) at(body hcl.Body, name string) *hcl.Range {
+func (v *validator) at(body hcl.Body, name string) *hcl.Range { return v.c.At(body, name) }
+
+// At is the range of attribute name in body (a block of c), or of the block
+// itself when the attribute is absent (its value then came from a default),
+// or of the cluster block when the whole block is absent: where a
+// diagnostic about the attribute points.
+func (c *Cluster) At(body hcl.Body, name string) *hcl.Range {
 	if sb, ok := body.(*hclsyntax.Body); ok && sb != nil {
 		if a, ok := sb.Attributes[name]; ok {
 			return a.Expr.Range().Ptr()
@@ -65,7 +68,7 @@ func (v *validator) at(body hcl.Body, name string) *hcl.Range {
 			return &r
 		}
 	}
-	return v.c.DefRange.Ptr()
+	return c.DefRange.Ptr()
 }
 
 // elem is the range of element i of a list attribute (or of a map value
@@ -133,7 +136,9 @@ func (v *validator) sizes() {
 	}
 }
 
-// written reports whether the spec sets attribute name in body.
+// Written reports whether the spec sets attribute name in body.
+func Written(body hcl.Body, name string) bool { return written(body, name) }
+
 func written(body hcl.Body, name string) bool {
 	sb, ok := body.(*hclsyntax.Body)
 	if !ok || sb == nil {

@@ -192,6 +192,11 @@ func TestCLILifecycle(t *testing.T) {
 	}
 	sum, code, _ = planned(specPath)
 	want("after removing worker-1 by hand", sum, code, 1, 0, 0, 2)
+	// A stopped pool cannot be read: plan says it starts it and shows its
+	// volumes as to add (up keeps those it then finds).
+	labtest.Virsh(t, "pool-destroy", "kprov-cli")
+	sum, code, _ = planned(specPath)
+	want("with the pool stopped", sum, code, 6, 1, 0, 2)
 	// Under software emulation on a loaded 2-core host, a node whose disk
 	// was cut off by `virsh destroy` has once taken longer than
 	// boot_timeout to answer SSH; kprov then fails naming it, and the next

@@ -51,9 +51,13 @@ func (p *Provisioner) Compare(ctx context.Context) ([]Change, error) {
 	case err != nil:
 		return nil, wrap("look up pool "+p.name(), err)
 	default:
-		out = append(out, p.activeChange("pool", p.name(), func() (int32, error) { return l.StoragePoolIsActive(pool) }))
+		ch := p.activeChange("pool", p.name(), func() (int32, error) { return l.StoragePoolIsActive(pool) })
+		out = append(out, ch)
+		havePool = ch.Action == Unchanged
 	}
 	// vol is a volume of the pool: add when it or the pool is missing.
+	// An inactive pool cannot be read: its volumes are shown as to add,
+	// and up, which starts the pool first, keeps those it finds.
 	vol := func(name, node string) (libvirt.StorageVol, Change, error) {
 		c := Change{Action: Add, Kind: "volume", Name: name, Node: node}
 		if !havePool {

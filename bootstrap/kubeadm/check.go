@@ -15,13 +15,13 @@ import (
 	"k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm/scheme"
 	"k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm/validation"
 
-	"github.com/kprov/kprov/provision/state"
+	"github.com/kprov/kprov/provision/secrets"
 )
 
 // validate decodes the rendered documents back as kubeadm would, strictly
 // and with upstream defaulting, and runs upstream validation on them. It
 // uses only the validation functions that do not look at the host.
-func validate(docs []document, s *state.Secrets) error {
+func validate(docs []document, s *secrets.Secrets) error {
 	codecs := serializer.NewCodecFactory(scheme.Scheme, serializer.EnableStrict)
 	var (
 		initCfg    *kubeadmapi.InitConfiguration
@@ -80,7 +80,7 @@ func strictJSON(d document, v any) error {
 }
 
 // redact removes the join secrets from an error message.
-func redact(err error, s *state.Secrets) error {
+func redact(err error, s *secrets.Secrets) error {
 	msg := err.Error()
 	if s != nil {
 		// The token ID is public; its secret half is not.

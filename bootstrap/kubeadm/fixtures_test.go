@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/kprov/kprov/provision/plan"
+	"github.com/kprov/kprov/provision/secrets"
 	"github.com/kprov/kprov/provision/spec"
-	"github.com/kprov/kprov/provision/state"
 )
 
 // Test-only secrets: the CA in testdata was made once for these tests.
@@ -16,13 +16,13 @@ const (
 	testCertKey = "4f2a6c1b0e9d8c7b6a5f4e3d2c1b0a998877665544332211ffeeddccbbaa0099"
 )
 
-func testSecrets(t testing.TB) *state.Secrets {
+func testSecrets(t testing.TB) *secrets.Secrets {
 	t.Helper()
 	ca, err := os.ReadFile(filepath.Join("testdata", "ca.crt"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &state.Secrets{BootstrapToken: testToken, CertificateKey: testCertKey, CACert: ca}
+	return &secrets.Secrets{BootstrapToken: testToken, CertificateKey: testCertKey, CACert: ca}
 }
 
 func count(n int) *int { return &n }

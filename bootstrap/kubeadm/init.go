@@ -19,8 +19,8 @@ import (
 
 	"github.com/kprov/kprov/bootstrap/images"
 	"github.com/kprov/kprov/provision/plan"
+	"github.com/kprov/kprov/provision/secrets"
 	"github.com/kprov/kprov/provision/spec"
-	"github.com/kprov/kprov/provision/state"
 )
 
 // PatchesDir is where kprov writes the spec's kubeadm patches on each node
@@ -121,7 +121,7 @@ func InitConfig(in Input) ([]byte, error) {
 
 // finish validates docs with upstream kubeadm and encodes them, in v1beta2
 // when apiVersion asks for it.
-func finish(apiVersion string, docs []document, secrets *state.Secrets) ([]byte, error) {
+func finish(apiVersion string, docs []document, secrets *secrets.Secrets) ([]byte, error) {
 	if err := validate(docs, secrets); err != nil {
 		return nil, err
 	}
@@ -195,7 +195,7 @@ var (
 )
 
 // checkSecrets checks the form of the join secrets without echoing them.
-func checkSecrets(s *state.Secrets) error {
+func checkSecrets(s *secrets.Secrets) error {
 	switch {
 	case s == nil:
 		return errors.New("no secrets")

@@ -16,15 +16,15 @@ import (
 	"k8s.io/apimachinery/pkg/util/version"
 
 	"github.com/kprov/kprov/provision/plan"
+	"github.com/kprov/kprov/provision/secrets"
 	"github.com/kprov/kprov/provision/spec"
-	"github.com/kprov/kprov/provision/state"
 )
 
 // Input is everything a kubeadm configuration is built from.
 type Input struct {
 	Cluster *spec.Cluster // normalized (spec.Normalize)
 	Nodes   []plan.Node
-	Secrets *state.Secrets
+	Secrets *secrets.Secrets
 }
 
 // Fixed values of every kprov cluster.

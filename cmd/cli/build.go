@@ -109,7 +109,7 @@ func (f *stateFlags) prepare(env Env, path string, persist bool) (*cluster, erro
 		if !filepath.IsAbs(key) && !strings.HasPrefix(key, "~/") {
 			key = filepath.Join(filepath.Dir(path), key)
 		}
-		if err := cl.secrets.UseKey(key); err != nil {
+		if err := state.UseKey(cl.secrets, key); err != nil {
 			cl.cleanup()
 			return nil, err
 		}

@@ -32,8 +32,8 @@ import (
 	"github.com/kprov/kprov/provision/artifacts"
 	"github.com/kprov/kprov/provision/judge"
 	"github.com/kprov/kprov/provision/plan"
+	"github.com/kprov/kprov/provision/secrets"
 	"github.com/kprov/kprov/provision/spec"
-	"github.com/kprov/kprov/provision/state"
 )
 
 // hostileValues carry shell, XML, QEMU-option and path metacharacters.
@@ -236,7 +236,7 @@ func rejected(t *testing.T, s *spec.Spec, diags hcl.Diagnostics, line int) strin
 
 // renders builds everything kprov makes from c and checks h stays inert
 // in each; it returns where h reached.
-func renders(t *testing.T, c *spec.Cluster, h string, secrets *state.Secrets, sh *shellCheck, calicoYAML, nginxYAML []byte) []string {
+func renders(t *testing.T, c *spec.Cluster, h string, secrets *secrets.Secrets, sh *shellCheck, calicoYAML, nginxYAML []byte) []string {
 	t.Helper()
 	reached := map[string]bool{}
 	nodes, err := artifacts.Nodes(c)

@@ -12,8 +12,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kprov/kprov/provision/plan"
+	"github.com/kprov/kprov/provision/secrets"
 	"github.com/kprov/kprov/provision/spec"
-	"github.com/kprov/kprov/provision/state"
 )
 
 // Names of the seed files on the cidata volume, as NoCloud reads them.
@@ -45,7 +45,7 @@ var _ fmt.Formatter = Seed{}
 
 // Files renders the seed of node n of cluster c. s must hold n's host key
 // and the client's authorized key.
-func Files(c *spec.Cluster, n plan.Node, s *state.Secrets) (Seed, error) {
+func Files(c *spec.Cluster, n plan.Node, s *secrets.Secrets) (Seed, error) {
 	var seed Seed
 	var err error
 	if seed.MetaData, err = metaData(n); err != nil {

@@ -15,8 +15,8 @@ import (
 
 	"github.com/kprov/kprov/provision/golden"
 	"github.com/kprov/kprov/provision/plan"
+	"github.com/kprov/kprov/provision/secrets"
 	"github.com/kprov/kprov/provision/spec"
-	"github.com/kprov/kprov/provision/state"
 )
 
 // testCluster is a spec with every value cloudinit reads set explicitly.
@@ -43,7 +43,7 @@ func testNodes() []plan.Node {
 
 // testSecrets are deterministic: keys from fixed seeds, and a fixed global
 // random source for the check bytes OpenSSH private keys carry.
-func testSecrets(t *testing.T) *state.Secrets {
+func testSecrets(t *testing.T) *secrets.Secrets {
 	t.Helper()
 	cryptotest.SetGlobalRandom(t, 1)
 	key := func(seed byte, comment string) ([]byte, string) {
@@ -58,17 +58,17 @@ func testSecrets(t *testing.T) *state.Secrets {
 		}
 		return pem.EncodeToMemory(block), strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pub)))
 	}
-	s := &state.Secrets{
+	s := &secrets.Secrets{
 		BootstrapToken: "abcdef.0123456789abcdef",
 		CertificateKey: strings.Repeat("0f", 32),
-		HostKeys:       map[string]state.HostKey{},
+		HostKeys:       map[string]secrets.HostKey{},
 	}
 	var pub string
 	s.SSHPrivateKey, pub = key(1, "kprov-lab")
 	s.SSHAuthorizedKey = pub + " kprov-lab"
 	for i, n := range testNodes() {
 		priv, pub := key(byte(10+i), "")
-		s.HostKeys[n.Name] = state.HostKey{Private: priv, Public: pub}
+		s.HostKeys[n.Name] = secrets.HostKey{Private: priv, Public: pub}
 	}
 	return s
 }
@@ -165,15 +165,15 @@ func TestNetworkModes(t *testing.T) {
 
 func TestErrors(t *testing.T) {
 	for name, tc := range map[string]struct {
-		edit func(*spec.Cluster, *plan.Node, *state.Secrets)
+		edit func(*spec.Cluster, *plan.Node, *secrets.Secrets)
 		want string
 	}{
-		"no host key":       {func(_ *spec.Cluster, n *plan.Node, _ *state.Secrets) { n.Name = "cp-9" }, "no SSH host key"},
-		"no authorized key": {func(_ *spec.Cluster, _ *plan.Node, s *state.Secrets) { s.SSHAuthorizedKey = "" }, "no SSH authorized key"},
-		"bad MAC":           {func(_ *spec.Cluster, n *plan.Node, _ *state.Secrets) { n.MAC = "52:54:00" }, "not an Ethernet address"},
-		"IP outside CIDR":   {func(_ *spec.Cluster, n *plan.Node, _ *state.Secrets) { n.IP = netip.MustParseAddr("10.18.0.5") }, "not in node_cidr"},
-		"gateway outside":   {func(c *spec.Cluster, _ *plan.Node, _ *state.Secrets) { c.Network.Gateway = "10.18.0.1" }, "gateway 10.18.0.1 is not in"},
-		"bridge, no gateway": {func(c *spec.Cluster, _ *plan.Node, _ *state.Secrets) {
+		"no host key":       {func(_ *spec.Cluster, n *plan.Node, _ *secrets.Secrets) { n.Name = "cp-9" }, "no SSH host key"},
+		"no authorized key": {func(_ *spec.Cluster, _ *plan.Node, s *secrets.Secrets) { s.SSHAuthorizedKey = "" }, "no SSH authorized key"},
+		"bad MAC":           {func(_ *spec.Cluster, n *plan.Node, _ *secrets.Secrets) { n.MAC = "52:54:00" }, "not an Ethernet address"},
+		"IP outside CIDR":   {func(_ *spec.Cluster, n *plan.Node, _ *secrets.Secrets) { n.IP = netip.MustParseAddr("10.18.0.5") }, "not in node_cidr"},
+		"gateway outside":   {func(c *spec.Cluster, _ *plan.Node, _ *secrets.Secrets) { c.Network.Gateway = "10.18.0.1" }, "gateway 10.18.0.1 is not in"},
+		"bridge, no gateway": {func(c *spec.Cluster, _ *plan.Node, _ *secrets.Secrets) {
 			c.Network.Mode, c.Network.Gateway = "bridge", ""
 		}, "must be set in bridge mode"},
 	} {

@@ -4,8 +4,8 @@ import (
 	"strings"
 
 	"github.com/kprov/kprov/provision/plan"
+	"github.com/kprov/kprov/provision/secrets"
 	"github.com/kprov/kprov/provision/spec"
-	"github.com/kprov/kprov/provision/state"
 )
 
 // DomainSuffix ends every node's FQDN: <node>.<cluster>.internal. The
@@ -49,7 +49,7 @@ type hostKeys struct {
 	ED25519Public  string `json:"ed25519_public"`
 }
 
-func userData(c *spec.Cluster, n plan.Node, s *state.Secrets) ([]byte, error) {
+func userData(c *spec.Cluster, n plan.Node, s *secrets.Secrets) ([]byte, error) {
 	if s == nil || s.SSHAuthorizedKey == "" {
 		return nil, nodeErr(n, "no SSH authorized key in the cluster state")
 	}

@@ -15,7 +15,7 @@ import (
 // every node's authorized keys. It reads path.pub when present, which works
 // for passphrase-protected keys, else derives it from the private key.
 // "~/" is the user's home.
-func (s *Secrets) UseKey(path string) error {
+func UseKey(s *Secrets, path string) error {
 	if rest, ok := strings.CutPrefix(path, "~/"); ok {
 		home, err := os.UserHomeDir()
 		if err != nil {

@@ -46,7 +46,7 @@ func writeKey(t *testing.T, dir string, passphrase []byte) (string, ssh.PublicKe
 func TestUseKeyDerivesPublicKey(t *testing.T) {
 	path, pub := writeKey(t, t.TempDir(), nil)
 	s := &Secrets{SSHAuthorizedKey: "ssh-ed25519 generated"}
-	if err := s.UseKey(path); err != nil {
+	if err := UseKey(s, path); err != nil {
 		t.Fatal(err)
 	}
 	if want := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pub))); s.SSHAuthorizedKey != want {
@@ -58,14 +58,14 @@ func TestUseKeyPrefersPubFile(t *testing.T) {
 	dir := t.TempDir()
 	path, pub := writeKey(t, dir, []byte("secret"))
 	s := &Secrets{}
-	if err := s.UseKey(path); err == nil || !strings.Contains(err.Error(), "passphrase-protected and has no") {
+	if err := UseKey(s, path); err == nil || !strings.Contains(err.Error(), "passphrase-protected and has no") {
 		t.Fatalf("want the passphrase error, got %v", err)
 	}
 	line := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pub))) + " me@laptop"
 	if err := os.WriteFile(path+".pub", []byte(line+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.UseKey(path); err != nil {
+	if err := UseKey(s, path); err != nil {
 		t.Fatal(err)
 	}
 	if s.SSHAuthorizedKey != line {
@@ -75,7 +75,7 @@ func TestUseKeyPrefersPubFile(t *testing.T) {
 
 func TestUseKeyMissing(t *testing.T) {
 	s := &Secrets{}
-	err := s.UseKey(filepath.Join(t.TempDir(), "nope"))
+	err := UseKey(s, filepath.Join(t.TempDir(), "nope"))
 	if err == nil || !strings.Contains(err.Error(), "remove it to let kprov generate one") {
 		t.Errorf("want a missing-key error, got %v", err)
 	}

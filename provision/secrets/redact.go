@@ -1,4 +1,4 @@
-package state
+package secrets
 
 import (
 	"encoding/json"

@@ -77,7 +77,7 @@ func newSSHResolver(path string) (*sshResolver, error) {
 		r.cfg, err = ssh_config.Decode(bytes.NewReader(b))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("ssh config %s: %w", r.path, err)
+		return nil, fmt.Errorf("ssh config %s: %w (kprov reads Host, Match host and Match all blocks)", r.path, err)
 	}
 	return r, nil
 }

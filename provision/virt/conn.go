@@ -8,13 +8,11 @@ package virt
 import (
 	"context"
 	"encoding/xml"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,7 +21,6 @@ import (
 	"github.com/digitalocean/go-libvirt"
 	"github.com/digitalocean/go-libvirt/socket/dialers"
 	"golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/kprov/kprov/provision/plan"
 )
@@ -36,6 +33,8 @@ type Conn struct {
 	L   *libvirt.Libvirt
 	URI string
 	ssh *ssh.Client
+	// hops are the ProxyJump hosts' connections, first hop first.
+	hops []*ssh.Client
 	// streams serialises volume uploads and downloads: go-libvirt
 	// deadlocks when two streams share a connection.
 	streams sync.Mutex
@@ -54,9 +53,7 @@ func (c *Conn) abort() {
 	if c.raw != nil {
 		c.raw.Close()
 	}
-	if c.ssh != nil {
-		c.ssh.Close()
-	}
+	c.closeSSH()
 }
 
 // StreamStall is the default Conn.Stall. go-libvirt can deadlock at the
@@ -169,13 +166,19 @@ func (c *counting) Write(p []byte) (int, error) {
 
 // DialOptions say how to reach a remote hypervisor.
 type DialOptions struct {
-	// KnownHosts is the known_hosts file that pins qemu+ssh hosts' keys
-	// (default ~/.ssh/known_hosts). Unknown or changed keys are refused.
+	// KnownHosts is the known_hosts file that pins qemu+ssh hosts' and
+	// jump hosts' keys; unset, a host's UserKnownHostsFile from SSHConfig,
+	// else ~/.ssh/known_hosts. Unknown or changed keys are refused.
 	KnownHosts string
 	// Auth logs in to a qemu+ssh host (keys, agent).
 	Auth []ssh.AuthMethod
-	// Timeout bounds the connection attempt.
+	// Timeout bounds each step of the connection attempt (TCP, each SSH
+	// handshake, libvirt's first answer).
 	Timeout time.Duration
+	// SSHConfig is the ssh_config file whose HostName, User, Port,
+	// IdentityFile, UserKnownHostsFile, HostKeyAlias and ProxyJump
+	// apply to qemu+ssh hosts (default ~/.ssh/config; missing is empty).
+	SSHConfig string
 }
 
 // ResolveURI is the URI kprov connects to: LIBVIRT_DEFAULT_URI when the
@@ -241,75 +244,6 @@ func Dial(ctx context.Context, uri string, opts DialOptions) (*Conn, error) {
 	return c, nil
 }
 
-// tunnel reaches the remote libvirt socket through an SSH connection whose
-// host key must already be in known_hosts.
-func (c *Conn) tunnel(ctx context.Context, u *url.URL, sock string, opts DialOptions) (net.Conn, error) {
-	if len(opts.Auth) == 0 {
-		return nil, fmt.Errorf("libvirt URI %s: no SSH key to log in with; start ssh-agent with your key, or keep it in ~/.ssh/id_ed25519", u.Redacted())
-	}
-	kh := opts.KnownHosts
-	if kh == "" {
-		home, _ := os.UserHomeDir()
-		kh = filepath.Join(home, ".ssh", "known_hosts")
-	}
-	check, err := knownhosts.New(kh)
-	if err != nil {
-		return nil, fmt.Errorf("libvirt URI %s: known hosts %s: %w; add the host's key with ssh-keyscan first", u.Redacted(), kh, err)
-	}
-	host := u.Host
-	if u.Port() == "" {
-		host = net.JoinHostPort(u.Hostname(), "22")
-	}
-	user := u.User.Username()
-	if user == "" {
-		user = "root"
-	}
-	cfg := &ssh.ClientConfig{User: user, Auth: opts.Auth, HostKeyCallback: check, Timeout: opts.Timeout}
-	d := net.Dialer{Timeout: opts.Timeout}
-	raw, err := d.DialContext(ctx, "tcp", host)
-	if err != nil {
-		return nil, &UnreachableError{URI: u.Redacted(), Err: err, Hint: "check the host name and that sshd runs there"}
-	}
-	// The handshake has a deadline and ends with ctx: a port that accepts
-	// TCP and never speaks SSH must not hang kprov.
-	raw.SetDeadline(time.Now().Add(opts.Timeout))
-	stop := context.AfterFunc(ctx, func() { raw.Close() })
-	sc, chans, reqs, err := ssh.NewClientConn(raw, host, cfg)
-	stop()
-	if err != nil {
-		raw.Close()
-		var ke *knownhosts.KeyError
-		var ne net.Error
-		switch {
-		case errors.As(err, &ke):
-			return nil, fmt.Errorf("libvirt URI %s: host key not trusted (%v); check it and add it to %s", u.Redacted(), err, kh)
-		case ctx.Err() != nil:
-			return nil, fmt.Errorf("connecting to libvirt at %s: %w", u.Redacted(), ctx.Err())
-		case errors.As(err, &ne) && ne.Timeout():
-			return nil, &UnreachableError{URI: u.Redacted(), Err: fmt.Errorf("no SSH answer from %s within %s", host, opts.Timeout), Hint: "something accepts TCP there but does not speak SSH; check the host and port"}
-		}
-		return nil, &UnreachableError{URI: u.Redacted(), Err: err, Hint: "SSH login failed"}
-	}
-	raw.SetDeadline(time.Time{})
-	c.ssh = ssh.NewClient(sc, chans, reqs)
-	timer := time.AfterFunc(opts.Timeout, func() { c.ssh.Close() })
-	stop = context.AfterFunc(ctx, func() { c.ssh.Close() })
-	conn, err := c.ssh.Dial("unix", sock)
-	stop()
-	answered := timer.Stop()
-	if err != nil {
-		c.ssh.Close()
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("connecting to libvirt at %s: %w", u.Redacted(), ctx.Err())
-		}
-		if !answered {
-			err = fmt.Errorf("no answer within %s", opts.Timeout)
-		}
-		return nil, &UnreachableError{URI: u.Redacted(), Err: err, Hint: "SSH works but the remote libvirt socket " + sock + " does not answer"}
-	}
-	return conn, nil
-}
-
 // Close ends the connection.
 func (c *Conn) Close() error {
 	if c.unwatch != nil {
@@ -319,9 +253,7 @@ func (c *Conn) Close() error {
 	if c.L != nil {
 		err = c.L.Disconnect()
 	}
-	if c.ssh != nil {
-		c.ssh.Close()
-	}
+	c.closeSSH()
 	return err
 }
 

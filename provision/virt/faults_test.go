@@ -185,7 +185,7 @@ func TestHostKeyMismatch(t *testing.T) {
 	t.Cleanup(func() { exec.Command("ip", "addr", "del", addr.String()+"/32", "dev", "lo").Run() })
 
 	dir := t.TempDir()
-	startSSHD(t, addr.String()+":22", writeKey(t, filepath.Join(dir, "client")))
+	startSSHD(t, "", addr.String()+":22", writeKey(t, filepath.Join(dir, "client")))
 
 	pinned := filepath.Join(dir, "pinned")
 	pub := writeKey(t, pinned)

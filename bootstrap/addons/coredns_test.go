@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/kprov/kprov/bootstrap/addons"
-	"github.com/kprov/kprov/provision/judge"
+	"github.com/kprov/kprov/internal/judge"
 )
 
 func TestLocalCorefile(t *testing.T) {

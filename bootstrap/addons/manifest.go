@@ -1,7 +1,8 @@
 // Package addons turns the upstream manifests a spec names (Calico, an
 // ingress controller, MetalLB) and kprov's own objects (default-deny
-// policies) into the exact objects kprov applies. It is pure: manifests in,
-// objects out; bootstrap/apply talks to the API server.
+// policies) into the exact objects kprov applies: manifests in, objects
+// out, with no I/O, except fetch.go, which reads a manifest from its file
+// or URL and checks its sum. bootstrap/apply talks to the API server.
 package addons
 
 import (

@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/kprov/kprov/bootstrap/addons"
-	"github.com/kprov/kprov/provision/golden"
-	"github.com/kprov/kprov/provision/judge"
+	"github.com/kprov/kprov/internal/golden"
+	"github.com/kprov/kprov/internal/judge"
 )
 
 func example(t testing.TB, name string) string {

@@ -10,7 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kprov/kprov/bootstrap/addons"
-	"github.com/kprov/kprov/provision/judge"
+	"github.com/kprov/kprov/internal/judge"
 )
 
 func networkPolicy(t testing.TB, o addons.Object) *networkingv1.NetworkPolicy {

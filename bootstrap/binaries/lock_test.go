@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kprov/kprov/provision/golden"
+	"github.com/kprov/kprov/internal/golden"
 )
 
 // labPins are the lab's pins with every sum resolved.

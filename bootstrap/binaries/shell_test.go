@@ -15,7 +15,7 @@ import (
 
 	"github.com/kprov/kprov/bootstrap/remote"
 
-	"github.com/kprov/kprov/provision/golden"
+	"github.com/kprov/kprov/internal/golden"
 )
 
 // hostile are values a spec could carry into a shell command.

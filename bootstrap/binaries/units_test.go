@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/kprov/kprov/bootstrap/kubeadm"
-	"github.com/kprov/kprov/provision/golden"
+	"github.com/kprov/kprov/internal/golden"
 )
 
 func TestUnitsGolden(t *testing.T) {

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/kprov/kprov/provision/golden"
+	"github.com/kprov/kprov/internal/golden"
 	"github.com/kprov/kprov/provision/plan"
 )
 

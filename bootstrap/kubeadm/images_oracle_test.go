@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/kprov/kprov/bootstrap/images"
-	"github.com/kprov/kprov/provision/judge"
+	"github.com/kprov/kprov/internal/judge"
 )
 
 // TestOracleImages has the real kubeadm of each fixture's version list its

@@ -9,12 +9,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kprov/kprov/provision/judge"
+	"github.com/kprov/kprov/internal/judge"
 	"github.com/kprov/kprov/provision/plan"
 )
 
 // The oracle is the real kubeadm of each fixture's version, run by
-// provision/judge.
+// internal/judge.
 
 // etcSnapshot lists /etc/kubernetes on the host, to prove the judge's
 // sandbox keeps kubeadm's dry-run files off it.

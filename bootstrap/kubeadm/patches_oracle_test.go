@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kprov/kprov/provision/judge"
+	"github.com/kprov/kprov/internal/judge"
 )
 
 // The probe settings the lab's spec relaxes, as patches.

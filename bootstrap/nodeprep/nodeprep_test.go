@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kprov/kprov/provision/golden"
+	"github.com/kprov/kprov/internal/golden"
 	"github.com/kprov/kprov/provision/spec"
 )
 

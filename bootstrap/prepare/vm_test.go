@@ -12,8 +12,8 @@ import (
 	"github.com/kprov/kprov/bootstrap/kubeadmrun"
 	"github.com/kprov/kprov/bootstrap/prepare"
 	"github.com/kprov/kprov/bootstrap/remote"
-	"github.com/kprov/kprov/provision/judge"
-	"github.com/kprov/kprov/provision/lab/labtest"
+	"github.com/kprov/kprov/internal/judge"
+	"github.com/kprov/kprov/internal/labtest"
 )
 
 // TestMain runs these tests in a lab namespace of their own (labtest).

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kprov/kprov/provision/judge"
+	"github.com/kprov/kprov/internal/judge"
 )
 
 // A pod's network in network namespaces: the client (eth0 with the pod

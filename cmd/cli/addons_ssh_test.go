@@ -24,7 +24,7 @@ import (
 
 	"github.com/kprov/kprov/bootstrap/addons"
 	"github.com/kprov/kprov/bootstrap/kubeadm"
-	"github.com/kprov/kprov/provision/judge"
+	"github.com/kprov/kprov/internal/judge"
 	"github.com/kprov/kprov/provision/plan"
 	"github.com/kprov/kprov/provision/state"
 )

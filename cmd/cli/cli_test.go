@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/kprov/kprov/cmd/cli"
-	"github.com/kprov/kprov/provision/judge"
+	"github.com/kprov/kprov/internal/judge"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 

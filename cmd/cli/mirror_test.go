@@ -22,7 +22,7 @@ import (
 	"github.com/kprov/kprov/bootstrap/binaries"
 	"github.com/kprov/kprov/bootstrap/registry"
 	"github.com/kprov/kprov/cmd/cli"
-	"github.com/kprov/kprov/provision/judge"
+	"github.com/kprov/kprov/internal/judge"
 )
 
 // loopRegistry is an in-memory registry on loopback counting the requests

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/kprov/kprov/bootstrap/nodeprep"
-	"github.com/kprov/kprov/provision/artifacts"
+	"github.com/kprov/kprov/internal/artifacts"
 	"github.com/kprov/kprov/provision/plan"
 	"github.com/kprov/kprov/provision/spec"
 	"github.com/kprov/kprov/provision/virt"

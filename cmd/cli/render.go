@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/kprov/kprov/provision/artifacts"
+	"github.com/kprov/kprov/internal/artifacts"
 	"github.com/spf13/cobra"
 )
 

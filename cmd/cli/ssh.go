@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kprov/kprov/bootstrap/remote"
-	"github.com/kprov/kprov/provision/artifacts"
+	"github.com/kprov/kprov/internal/artifacts"
 	"github.com/kprov/kprov/provision/plan"
 	"github.com/kprov/kprov/provision/spec"
 	"github.com/kprov/kprov/provision/state"

@@ -18,8 +18,8 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 	"golang.org/x/crypto/ssh"
 
-	"github.com/kprov/kprov/provision/artifacts"
-	"github.com/kprov/kprov/provision/judge"
+	"github.com/kprov/kprov/internal/artifacts"
+	"github.com/kprov/kprov/internal/judge"
 	"github.com/kprov/kprov/provision/spec"
 	"github.com/kprov/kprov/provision/state"
 )

@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kprov/kprov/provision/artifacts"
+	"github.com/kprov/kprov/internal/artifacts"
 	"github.com/kprov/kprov/provision/virt"
 )
 

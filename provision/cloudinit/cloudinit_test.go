@@ -13,7 +13,7 @@ import (
 	"golang.org/x/crypto/ssh"
 	"sigs.k8s.io/yaml"
 
-	"github.com/kprov/kprov/provision/golden"
+	"github.com/kprov/kprov/internal/golden"
 	"github.com/kprov/kprov/provision/plan"
 	"github.com/kprov/kprov/provision/secrets"
 	"github.com/kprov/kprov/provision/spec"

@@ -7,10 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kprov/kprov/provision/judge"
+	"github.com/kprov/kprov/internal/judge"
 )
 
-// Debian's cloud-init, run by provision/judge, judges user-data and
+// Debian's cloud-init, run by internal/judge, judges user-data and
 // renders network-config as it does at boot.
 
 func TestUserDataPassesCloudInitSchema(t *testing.T) {

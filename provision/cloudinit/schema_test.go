@@ -6,11 +6,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kprov/kprov/provision/judge"
+	"github.com/kprov/kprov/internal/judge"
 )
 
 // cloud-init's own JSON schema for network-config v2, applied by
-// provision/judge, judges every network-config.
+// internal/judge, judges every network-config.
 
 func TestNetworkConfigMatchesCloudInitSchema(t *testing.T) {
 	for _, n := range testNodes() {

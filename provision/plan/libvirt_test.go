@@ -3,7 +3,7 @@ package plan
 import (
 	"testing"
 
-	"github.com/kprov/kprov/provision/golden"
+	"github.com/kprov/kprov/internal/golden"
 	"github.com/kprov/kprov/provision/spec"
 )
 

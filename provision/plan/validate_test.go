@@ -4,11 +4,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kprov/kprov/provision/judge"
+	"github.com/kprov/kprov/internal/judge"
 	"libvirt.org/go/libvirtxml"
 )
 
-// virt-xml-validate, run by provision/judge, is the judge of every
+// virt-xml-validate, run by internal/judge, is the judge of every
 // rendered object.
 
 func TestVirtXMLValidateAccepts(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kprov/kprov/provision/lab/labtest"
+	"github.com/kprov/kprov/internal/labtest"
 )
 
 // Two VMs from the lab image boot under software emulation; cloud-init

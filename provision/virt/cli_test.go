@@ -15,10 +15,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kprov/kprov/provision/lab/labtest"
+	"github.com/kprov/kprov/internal/labtest"
 	"github.com/kprov/kprov/provision/state"
 
-	"github.com/kprov/kprov/provision/judge"
+	"github.com/kprov/kprov/internal/judge"
 )
 
 // The kprov command's lifecycle on real VMs: up interrupted by SIGTERM

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kprov/kprov/provision/lab/labtest"
+	"github.com/kprov/kprov/internal/labtest"
 )
 
 // A base image by URL, served from this test's namespace (loopback inside

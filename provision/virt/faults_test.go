@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kprov/kprov/provision/judge"
-	"github.com/kprov/kprov/provision/lab/labtest"
+	"github.com/kprov/kprov/internal/judge"
+	"github.com/kprov/kprov/internal/labtest"
 
 	"golang.org/x/crypto/ssh"
 

@@ -17,8 +17,8 @@ import (
 	"github.com/kprov/kprov/bootstrap/binaries"
 	"github.com/kprov/kprov/bootstrap/images"
 	"github.com/kprov/kprov/bootstrap/registry"
-	"github.com/kprov/kprov/provision/judge"
-	"github.com/kprov/kprov/provision/lab/labtest"
+	"github.com/kprov/kprov/internal/judge"
+	"github.com/kprov/kprov/internal/labtest"
 )
 
 // Every image of the lab's stack (kubeadm 1.30's and Calico v3.28's) pulled

@@ -3,7 +3,7 @@ package virt_test
 import (
 	"testing"
 
-	"github.com/kprov/kprov/provision/lab/labtest"
+	"github.com/kprov/kprov/internal/labtest"
 )
 
 // TestMain runs these tests in a lab namespace of their own, with a real

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kprov/kprov/provision/lab/labtest"
+	"github.com/kprov/kprov/internal/labtest"
 
 	"github.com/kprov/kprov/provision/plan"
 	"github.com/kprov/kprov/provision/virt"

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kprov/kprov/provision/lab/labtest"
+	"github.com/kprov/kprov/internal/labtest"
 )
 
 // libvirtd restarted (an upgrade, a crash) while `kprov up` waits for its

@@ -3,7 +3,7 @@
 # whose module root is etcd's `package main`, the one upstream's
 # build script builds) of ETCD_VERSION (default below) from the Go module
 # proxy into OUT (default: the kprov cache, etcd-VERSION). The sibling of
-# build.sh: the storage of the API server judge (provision/judge/apiserver.go).
+# build.sh: the storage of the API server judge (internal/judge/apiserver.go).
 # etcd 3.6 serves kube-apiserver 1.21 (etcd client v3.4, the v3 API only)
 # as well as 1.37. Cached: a second call is a no-op. CGO_ENABLED=0 in the
 # environment builds a static binary, and then a cached binary counts only

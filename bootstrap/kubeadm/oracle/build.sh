@@ -6,7 +6,7 @@
 # configurations with `kubeadm init --dry-run --config`; the lab mirror
 # (provision/lab/mirror.sh) serves kubeadm, kubelet and kubectl to the nodes;
 # kube-apiserver (with build-etcd.sh's etcd) is the API server judge of
-# provision/judge/apiserver.go; the lab's image builder (provision/lab/images)
+# internal/judge/apiserver.go; the lab's image builder (provision/lab/images)
 # puts the control-plane components and kube-proxy into container images.
 # Cached: a second call is a no-op.
 # CGO_ENABLED=0 in the environment builds a static binary, and then a cached

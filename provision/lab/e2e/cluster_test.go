@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kprov/kprov/provision/judge"
-	"github.com/kprov/kprov/provision/lab/labtest"
+	"github.com/kprov/kprov/internal/judge"
+	"github.com/kprov/kprov/internal/labtest"
 )
 
 // TestMain runs the test in a lab namespace of its own, with a real

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kprov/kprov/provision/lab/labtest"
+	"github.com/kprov/kprov/internal/labtest"
 )
 
 // A whole `kprov up` of the lab's stack, then its networking proven with

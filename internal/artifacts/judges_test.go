@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/kprov/kprov/bootstrap/kubeadm"
-	"github.com/kprov/kprov/provision/judge"
+	"github.com/kprov/kprov/internal/judge"
 )
 
 // TestExamplesPassJudges has the program that consumes each artifact of

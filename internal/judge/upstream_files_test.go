@@ -54,7 +54,7 @@ func TestEnsureUpstream(t *testing.T) {
 	}
 	check("a/gone.yaml", true, "404")
 	check("a/extract.yaml", true, "no URL serves it")
-	check("a/unknown.yaml", true, "not in provision/judge's table")
+	check("a/unknown.yaml", true, "not in internal/judge's table")
 	os.WriteFile(filepath.Join(dir, "a", "good.yaml"), []byte("edited\n"), 0o644)
 	check("a/good.yaml", true, "not the faithful copy")
 }

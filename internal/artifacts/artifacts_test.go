@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/kprov/kprov/provision/artifacts"
-	"github.com/kprov/kprov/provision/golden"
+	"github.com/kprov/kprov/internal/artifacts"
+	"github.com/kprov/kprov/internal/golden"
 	"github.com/kprov/kprov/provision/plan"
 	"github.com/kprov/kprov/provision/spec"
 	"github.com/kprov/kprov/provision/state"

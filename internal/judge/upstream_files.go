@@ -80,7 +80,7 @@ func upstreamCache() string { return cache.Dir("upstream", os.Getenv) }
 func ensureUpstream(c *http.Client, dir, rel string, files map[string]upstreamFile, fetch bool) error {
 	f, ok := files[rel]
 	if !ok {
-		return fmt.Errorf("not in provision/judge's table of pinned upstream files: add its sha256 (and URL) there")
+		return fmt.Errorf("not in internal/judge's table of pinned upstream files: add its sha256 (and URL) there")
 	}
 	path := filepath.Join(dir, filepath.FromSlash(rel))
 	b, err := os.ReadFile(path)

@@ -16,10 +16,10 @@ import (
 	"github.com/kprov/kprov/bootstrap/apply"
 	"github.com/kprov/kprov/bootstrap/binaries"
 	"github.com/kprov/kprov/bootstrap/images"
-	"github.com/kprov/kprov/bootstrap/kubeadm"
 	"github.com/kprov/kprov/bootstrap/kubeadmrun"
 	"github.com/kprov/kprov/bootstrap/prepare"
 	"github.com/kprov/kprov/bootstrap/remote"
+	"github.com/kprov/kprov/internal/artifacts"
 	"github.com/kprov/kprov/provision/plan"
 	"github.com/kprov/kprov/provision/spec"
 	"github.com/kprov/kprov/provision/state"
@@ -173,10 +173,6 @@ func (b *bootstrapper) etcdDisk(ctx context.Context) error {
 	})
 }
 
-func (b *bootstrapper) input() kubeadm.Input {
-	return kubeadm.Input{Cluster: b.cl.spec.Cluster, Nodes: b.cl.nodes, Secrets: b.cl.secrets}
-}
-
 func (b *bootstrapper) first() (*remote.Node, error) {
 	n, ok := plan.FirstControlPlane(b.cl.nodes)
 	if !ok {
@@ -191,10 +187,11 @@ func (b *bootstrapper) init(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := kubeadm.InitConfig(b.input())
+	cfgs, err := artifacts.KubeadmConfigs(b.cl.spec.Cluster, b.cl.nodes, b.cl.secrets)
 	if err != nil {
 		return err
 	}
+	cfg := cfgs[cp.Name()]
 	// Before the CA goes in: kubeadm reset removes /etc/kubernetes/pki.
 	if undone, err := kubeadmrun.Leftovers(ctx, cp, kubeadmrun.InitDone); err != nil {
 		return err
@@ -250,15 +247,11 @@ func (b *bootstrapper) join(ctx context.Context) error {
 	} else if made {
 		b.changed(1, "%s: bootstrap token re-created (the old one expired)", cp.Name())
 	}
-	// Planned one at a time: kubeadm's scheme is not safe for concurrent use.
-	cfgs := map[string][]byte{}
-	for _, pn := range b.cl.nodes {
-		if b.nodes[pn.Name] == cp {
-			continue
-		}
-		if cfgs[pn.Name], err = kubeadm.JoinConfig(b.input(), pn); err != nil {
-			return err
-		}
+	// Planned before any join runs: kubeadm's scheme is not safe for
+	// concurrent use. The same bytes render writes.
+	cfgs, err := artifacts.KubeadmConfigs(b.cl.spec.Cluster, b.cl.nodes, b.cl.secrets)
+	if err != nil {
+		return err
 	}
 	joinOne := func(ctx context.Context, n *remote.Node) error {
 		pn := b.planned(n.Name())

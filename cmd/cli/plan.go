@@ -116,11 +116,11 @@ func livePlan(ctx context.Context, env Env, cl *cluster, h *plan.Host) ([]virt.C
 		return nil, err
 	}
 	*h = host
-	hashes, seeds, err := nodeSeeds(c, cl.nodes, cl.secrets)
+	seeds, err := artifacts.NodeSeeds(c, cl.nodes, cl.secrets)
 	if err != nil {
 		return nil, err
 	}
-	p := &virt.Provisioner{Conn: conn, Cluster: c, Nodes: cl.nodes, Host: host, Hashes: hashes, Seeds: seeds}
+	p := &virt.Provisioner{Conn: conn, Cluster: c, Nodes: cl.nodes, Host: host, Hashes: artifacts.Hashes(c, cl.nodes), Seeds: seeds.ISO}
 	return p.Compare(ctx)
 }
 

@@ -15,9 +15,7 @@ import (
 	"golang.org/x/crypto/ssh/agent"
 
 	"github.com/kprov/kprov/internal/artifacts"
-	"github.com/kprov/kprov/provision/cloudinit"
 	"github.com/kprov/kprov/provision/plan"
-	"github.com/kprov/kprov/provision/seed"
 	"github.com/kprov/kprov/provision/spec"
 	"github.com/kprov/kprov/provision/state"
 	"github.com/kprov/kprov/provision/virt"
@@ -249,9 +247,11 @@ func (h *hypervisor) open(ctx context.Context) error {
 		// An upload to another host takes minutes: show it.
 		p.Progress, p.Terminal = env.Stderr, terminal(env.Stderr)
 	}
-	if p.Hashes, p.Seeds, err = nodeSeeds(c, cl.nodes, cl.secrets); err != nil {
+	seeds, err := artifacts.NodeSeeds(c, cl.nodes, cl.secrets)
+	if err != nil {
 		return err
 	}
+	p.Hashes, p.Seeds = artifacts.Hashes(c, cl.nodes), seeds.ISO
 	w := &virt.Waiter{Secrets: cl.secrets, User: c.SSH.User, Host: host, Timeout: c.BootTimeout(), Log: p.Log}
 	if local(conn.URI) {
 		w.ConsoleTail = func(n plan.Node) string { return virt.FileTail(plan.ConsoleLog(host, n), 25) }
@@ -308,20 +308,4 @@ func plural(n int, word string) string {
 		return "1 " + word
 	}
 	return fmt.Sprintf("%d %ss", n, word)
-}
-
-// nodeSeeds is each node's definition hash and NoCloud seed ISO.
-func nodeSeeds(c *spec.Cluster, nodes []plan.Node, secrets *state.Secrets) (map[string]string, map[string][]byte, error) {
-	hashes, seeds := map[string]string{}, map[string][]byte{}
-	for _, n := range nodes {
-		hashes[n.Name] = artifacts.NodeHash(c, n)
-		files, err := cloudinit.Files(c, n, secrets)
-		if err != nil {
-			return nil, nil, fmt.Errorf("node %s: cloud-init: %w", n.Name, err)
-		}
-		if seeds[n.Name], err = seed.ISO(files); err != nil {
-			return nil, nil, fmt.Errorf("node %s: seed ISO: %w", n.Name, err)
-		}
-	}
-	return hashes, seeds, nil
 }

@@ -88,7 +88,14 @@ func Build(c *spec.Cluster, nodes []plan.Node, h plan.Host, secrets *state.Secre
 	if err != nil {
 		return nil, err
 	}
-	in := kubeadm.Input{Cluster: c, Nodes: nodes, Secrets: secrets}
+	seeds, err := NodeSeeds(c, nodes, secrets)
+	if err != nil {
+		return nil, err
+	}
+	configs, err := KubeadmConfigs(c, nodes, secrets)
+	if err != nil {
+		return nil, err
+	}
 	first, _ := plan.FirstControlPlane(nodes)
 	for _, n := range nodes {
 		dir := "nodes/" + n.Name + "/"
@@ -105,28 +112,18 @@ func Build(c *spec.Cluster, nodes []plan.Node, h plan.Host, secrets *state.Secre
 		if err := xml("libvirt/domains/"+n.Domain+".xml", dom, n.Name); err != nil {
 			return nil, err
 		}
-		seed, err := cloudinit.Files(c, n, secrets)
-		if err != nil {
-			return nil, fmt.Errorf("node %s: cloud-init: %w", n.Name, err)
-		}
+		seed := seeds.Files[n.Name]
 		add(dir+"cloud-init/"+cloudinit.MetaDataFile, seed.MetaData, false, n.Name)
 		add(dir+"cloud-init/"+cloudinit.UserDataFile, seed.UserData, true, n.Name)
 		add(dir+"cloud-init/"+cloudinit.NetworkConfigFile, seed.NetworkConfig, false, n.Name)
 		for _, f := range prep.Files {
 			add(dir+"prepare"+f.Path, f.Content, false, n.Name)
 		}
-		var cfg []byte
 		name := "join.yaml"
 		if n.Name == first.Name {
 			name = "init.yaml"
-			cfg, err = kubeadm.InitConfig(in)
-		} else {
-			cfg, err = kubeadm.JoinConfig(in, n)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("node %s: kubeadm: %w", n.Name, err)
-		}
-		add(dir+"kubeadm/"+name, cfg, true, n.Name)
+		add(dir+"kubeadm/"+name, configs[n.Name], true, n.Name)
 		// kubeadm reads these from kubeadm.PatchesDir on the node.
 		for name, patch := range c.Kubeadm.Patches {
 			add(dir+"kubeadm/patches/"+name, []byte(patch), false, n.Name)

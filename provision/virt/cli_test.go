@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/kprov/kprov/internal/labtest"
+	"github.com/kprov/kprov/provision/cloudinit"
+	"github.com/kprov/kprov/provision/seed"
 	"github.com/kprov/kprov/provision/state"
 
 	"github.com/kprov/kprov/internal/judge"
@@ -165,6 +167,7 @@ func TestCLILifecycle(t *testing.T) {
 
 	sum, code, _ = planned(specPath)
 	want("after up", sum, code, 0, 0, 0, 0)
+	sameAsRender(t, run, dir, pool, specPath, "cli", []string{"cp-1", "worker-1"})
 	// One more worker: its disk, seed and domain, and a DHCP host.
 	spec, err := os.ReadFile(specPath)
 	if err != nil {
@@ -343,4 +346,55 @@ func (c *cli) cmd(args ...string) *exec.Cmd {
 	cmd := exec.Command(c.bin, args...)
 	cmd.Env = append(os.Environ(), "KPROV_STATE_DIR="+filepath.Join(c.dir, "state"), "NO_COLOR=1")
 	return cmd
+}
+
+// sameAsRender proves that up made exactly what render writes for the same
+// spec and state folder: each seed volume is the ISO of render's
+// cloud-init files, byte for byte, and each domain, as libvirt holds it, is
+// what libvirt makes of render's domain XML.
+func sameAsRender(t *testing.T, run func(...string) (string, string), dir, pool, specPath, cluster string, nodes []string) {
+	t.Helper()
+	out := filepath.Join(dir, "render")
+	run("render", "--out", out, specPath)
+	read := func(path string) []byte {
+		t.Helper()
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for _, n := range nodes {
+		ci := filepath.Join(out, "nodes", n, "cloud-init")
+		iso, err := seed.ISO(cloudinit.Seed{
+			MetaData:      read(filepath.Join(ci, cloudinit.MetaDataFile)),
+			UserData:      read(filepath.Join(ci, cloudinit.UserDataFile)),
+			NetworkConfig: read(filepath.Join(ci, cloudinit.NetworkConfigFile)),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		have := read(filepath.Join(pool, "kprov-"+cluster+"-"+n+"-seed.iso"))
+		if !bytes.Equal(bytes.TrimRight(have, "\x00"), bytes.TrimRight(iso, "\x00")) {
+			t.Errorf("%s: the seed volume up uploaded is not the ISO of render's cloud-init files", n)
+		}
+
+		domain := "kprov-" + cluster + "-" + n
+		x := read(filepath.Join(out, "libvirt", "domains", domain+".xml"))
+		probe := "kprov-render-" + n
+		x = bytes.Replace(x, []byte("<name>"+domain+"</name>"), []byte("<name>"+probe+"</name>"), 1)
+		file := filepath.Join(dir, probe+".xml")
+		os.WriteFile(file, x, 0o644)
+		labtest.Virsh(t, "define", file)
+		normal := func(name string) string {
+			x := labtest.Virsh(t, "dumpxml", "--inactive", name)
+			x = regexp.MustCompile(`(?m)^\s*<(name|uuid)>.*</(name|uuid)>\n`).ReplaceAllString(x, "")
+			return x
+		}
+		got, want := normal(domain), normal(probe)
+		labtest.Virsh(t, "undefine", probe)
+		if got != want {
+			t.Errorf("%s: libvirt holds a domain other than render's XML:\n--- up\n%s\n--- render\n%s", n, got, want)
+		}
+	}
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/kprov/kprov/bootstrap/addons"
 	"github.com/kprov/kprov/provision/judge"
-	"github.com/kprov/kprov/provision/spec"
 )
 
 func networkPolicy(t testing.TB, o addons.Object) *networkingv1.NetworkPolicy {
@@ -125,14 +124,4 @@ func TestRemovedAPIsRefused(t *testing.T) {
 			t.Errorf("%s on 1.37: %v", m.Path, errs)
 		}
 	}
-}
-
-// release parses a Kubernetes release of the tests.
-func release(t testing.TB, s string) spec.Version {
-	t.Helper()
-	v, err := spec.ParseVersion(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
 }

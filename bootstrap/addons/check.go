@@ -22,7 +22,7 @@ func Check(c *spec.Cluster, name string, m Manifest) ([]Object, []error) {
 	if err != nil {
 		return nil, []error{err}
 	}
-	errs := CheckAPIs(m.Source, objs, c.KubernetesVersion)
+	errs := CheckAPIs(m.Source, objs, c.Kubernetes())
 	if name == CalicoManifest {
 		if err := CheckCalicoVersion(m.Source, objs, c.Calico.Version); err != nil {
 			errs = append(errs, err)

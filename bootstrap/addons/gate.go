@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"k8s.io/apimachinery/pkg/util/version"
+	"github.com/kprov/kprov/provision/spec"
 )
 
 // removedIn lists API versions Kubernetes removed, by group/version (all
@@ -56,11 +56,10 @@ func (e *RemovedAPIError) Error() string {
 }
 
 // CheckAPIs returns one RemovedAPIError per removed API version the
-// objects of a manifest use on kubernetesVersion (v1.X.Y).
-func CheckAPIs(source string, objs []Object, kubernetesVersion string) []error {
-	v, err := version.ParseSemantic(kubernetesVersion)
-	if err != nil {
-		return []error{fmt.Errorf("kubernetes version %q: %w", kubernetesVersion, err)}
+// objects of a manifest use on Kubernetes release v.
+func CheckAPIs(source string, objs []Object, v spec.Version) []error {
+	if !v.Valid() {
+		return []error{fmt.Errorf("kubernetes version %q: %w", v, v.Err())}
 	}
 	byAPI := map[string]*RemovedAPIError{}
 	var errs []error
@@ -75,7 +74,7 @@ func CheckAPIs(source string, objs []Object, kubernetesVersion string) []error {
 		}
 		e := byAPI[api]
 		if e == nil {
-			e = &RemovedAPIError{Source: source, APIVersion: api, RemovedIn: minor, KubernetesVersion: kubernetesVersion}
+			e = &RemovedAPIError{Source: source, APIVersion: api, RemovedIn: minor, KubernetesVersion: v.String()}
 			byAPI[api] = e
 			errs = append(errs, e)
 		}

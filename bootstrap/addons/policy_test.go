@@ -105,10 +105,10 @@ func TestGlobalDefaultDeny(t *testing.T) {
 func TestRemovedAPIsRefused(t *testing.T) {
 	calico := decode(t, upstream(t, calicoV311))
 	nginx := decode(t, upstream(t, nginx030))
-	if errs := addons.CheckAPIs("calico.yaml", calico, "v1.21.14"); len(errs) != 0 {
+	if errs := addons.CheckAPIs("calico.yaml", calico, release(t, "v1.21.14")); len(errs) != 0 {
 		t.Fatalf("v3.11 on 1.21: %v", errs)
 	}
-	errs := addons.CheckAPIs("calico.yaml", calico, "v1.22.0")
+	errs := addons.CheckAPIs("calico.yaml", calico, release(t, "v1.22.0"))
 	var re *addons.RemovedAPIError
 	if len(errs) != 1 || !errors.As(errs[0], &re) || re.APIVersion != "apiextensions.k8s.io/v1beta1" || len(re.Objects) != 14 {
 		t.Fatalf("v3.11 on 1.22: %v", errs)
@@ -116,11 +116,11 @@ func TestRemovedAPIsRefused(t *testing.T) {
 	if !strings.Contains(errs[0].Error(), "CustomResourceDefinition felixconfigurations.crd.projectcalico.org and 13 more uses apiextensions.k8s.io/v1beta1, which Kubernetes removed in 1.22") {
 		t.Errorf("message: %v", errs[0])
 	}
-	if errs := addons.CheckAPIs("mandatory.yaml", nginx, "v1.37.2"); len(errs) != 1 || !strings.Contains(errs[0].Error(), "rbac.authorization.k8s.io/v1beta1") {
+	if errs := addons.CheckAPIs("mandatory.yaml", nginx, release(t, "v1.37.2")); len(errs) != 1 || !strings.Contains(errs[0].Error(), "rbac.authorization.k8s.io/v1beta1") {
 		t.Errorf("ingress-nginx 0.30 on 1.37: %v", errs)
 	}
 	for _, m := range []judge.Module{calicoCurrent, nginxCurrent, metallbV0152} {
-		if errs := addons.CheckAPIs(m.Path, decode(t, fromProxy(t, m)), "v1.37.2"); len(errs) != 0 {
+		if errs := addons.CheckAPIs(m.Path, decode(t, fromProxy(t, m)), release(t, "v1.37.2")); len(errs) != 0 {
 			t.Errorf("%s on 1.37: %v", m.Path, errs)
 		}
 	}

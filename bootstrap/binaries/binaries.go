@@ -88,7 +88,7 @@ func CrictlVersion(c *spec.Cluster) string {
 	if c.Artifacts != nil && c.Artifacts.CrictlVersion != "" {
 		return c.Artifacts.CrictlVersion
 	}
-	return spec.DefaultCrictlVersion(c.KubernetesVersion)
+	return spec.DefaultCrictlVersion(c.Kubernetes())
 }
 
 // Commands are the install commands of c's binaries (see Install), each

@@ -62,7 +62,7 @@ func Kubeadm(c *spec.Cluster) ([]Image, error) {
 		return nil, err
 	}
 	repo := repository(c)
-	tag := "v" + strings.ReplaceAll(strings.TrimPrefix(c.KubernetesVersion, "v"), "+", "_")
+	tag := strings.ReplaceAll(c.Kubernetes().String(), "+", "_")
 	var refs []string
 	for _, name := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy"} {
 		refs = append(refs, repo+"/"+name+":"+tag)
@@ -98,8 +98,8 @@ func Pause(c *spec.Cluster) (string, error) {
 }
 
 func forVersion(c *spec.Cluster) (release, error) {
-	kv := c.KubeVersion()
-	if kv == nil {
+	kv := c.Kubernetes()
+	if !kv.Valid() {
 		return release{}, fmt.Errorf("kubernetes_version %q does not parse: use an exact release such as 1.30.14", c.KubernetesVersion)
 	}
 	r, ok := byMinor[kv.Minor()]
@@ -122,8 +122,8 @@ func repository(c *spec.Cluster) string {
 // defaultRepository is the default image repository of the kubeadm of c's
 // version: k8s.gcr.io until the patch that moved it to registry.k8s.io.
 func defaultRepository(c *spec.Cluster) string {
-	kv := c.KubeVersion()
-	if kv == nil {
+	kv := c.Kubernetes()
+	if !kv.Valid() {
 		return "registry.k8s.io"
 	}
 	r := byMinor[kv.Minor()]

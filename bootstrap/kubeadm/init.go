@@ -10,7 +10,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/version"
 	kubeproxy "k8s.io/kube-proxy/config/v1alpha1"
 	kubelet "k8s.io/kubelet/config/v1beta1"
 	bootstraptokenv1 "k8s.io/kubernetes/cmd/kubeadm/app/apis/bootstraptoken/v1"
@@ -46,7 +45,7 @@ const EtcdDataDir = "/var/lib/etcd"
 // plane: InitConfiguration, ClusterConfiguration, KubeProxyConfiguration
 // and KubeletConfiguration, as one multi-document YAML file.
 func InitConfig(in Input) ([]byte, error) {
-	apiVersion, err := APIVersion(in.Cluster.KubernetesVersion)
+	apiVersion, err := APIVersion(in.Cluster.Kubernetes())
 	if err != nil {
 		return nil, err
 	}
@@ -170,8 +169,7 @@ func kubeProxy(in Input) (document, error) {
 	case "iptables":
 	case "nftables":
 		// Beta and on by default from 1.31; alpha behind a gate before.
-		v, err := version.ParseGeneric(c.KubernetesVersion)
-		if err != nil || v.LessThan(version.MajorMinor(1, 31)) {
+		if !c.Kubernetes().AtLeast(spec.NFTablesKubeProxy) {
 			return document{}, fmt.Errorf("kube_proxy mode nftables needs Kubernetes 1.31 or newer, not %s", c.KubernetesVersion)
 		}
 	default:

@@ -14,7 +14,7 @@ import (
 // by bootstrap token pinned to the CA public key; a control-plane node also
 // gets its local API endpoint and the certificate key.
 func JoinConfig(in Input, n plan.Node) ([]byte, error) {
-	apiVersion, err := APIVersion(in.Cluster.KubernetesVersion)
+	apiVersion, err := APIVersion(in.Cluster.Kubernetes())
 	if err != nil {
 		return nil, err
 	}

@@ -13,8 +13,6 @@ import (
 	"net"
 	"time"
 
-	"k8s.io/apimachinery/pkg/util/version"
-
 	"github.com/kprov/kprov/provision/plan"
 	"github.com/kprov/kprov/provision/secrets"
 	"github.com/kprov/kprov/provision/spec"
@@ -44,18 +42,17 @@ const (
 )
 
 // APIVersion is the kubeadm config API version kprov writes for a Kubernetes
-// version: v1beta2 up to 1.21, v1beta3 for 1.22-1.30, v1beta4 from 1.31.
-func APIVersion(kubernetesVersion string) (string, error) {
-	v, err := version.ParseGeneric(kubernetesVersion)
-	if err != nil {
-		return "", fmt.Errorf("kubernetes version %q: %w", kubernetesVersion, err)
-	}
+// release: v1beta2 up to 1.21, v1beta3 for 1.22-1.30, v1beta4 from 1.31
+// (the gates are spec.KubeadmV1beta3 and spec.KubeadmV1beta4).
+func APIVersion(v spec.Version) (string, error) {
 	switch {
-	case v.Major() != 1 || v.Minor() < 21:
-		return "", fmt.Errorf("kubernetes version %q is not supported: kprov needs 1.21 or newer", kubernetesVersion)
-	case v.Minor() == 21:
+	case !v.Valid():
+		return "", fmt.Errorf("kubernetes version %q: %w", v, v.Err())
+	case v.Major() != 1 || v.Before(spec.MinKubernetes):
+		return "", fmt.Errorf("kubernetes version %q is not supported: kprov needs 1.21 or newer", v)
+	case v.Before(spec.KubeadmV1beta3):
 		return V1beta2, nil
-	case v.Minor() <= 30:
+	case v.Before(spec.KubeadmV1beta4):
 		return V1beta3, nil
 	}
 	return V1beta4, nil

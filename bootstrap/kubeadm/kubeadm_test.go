@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kprov/kprov/provision/spec"
 )
 
 func TestAPIVersion(t *testing.T) {
@@ -24,7 +26,8 @@ func TestAPIVersion(t *testing.T) {
 		{"v1.30.14", V1beta3}, {"v1.31.0", V1beta4}, {"v1.37.2", V1beta4},
 		{"v2.0.0", ""}, {"latest", ""}, {"", ""},
 	} {
-		got, err := APIVersion(c.in)
+		v, _ := spec.ParseVersion(c.in) // not Valid for latest and ""
+		got, err := APIVersion(v)
 		if got != c.want || (err != nil) != (c.want == "") {
 			t.Errorf("APIVersion(%q) = %q, %v; want %q", c.in, got, err, c.want)
 		}

@@ -52,7 +52,7 @@ func Nodes(c *spec.Cluster) ([]plan.Node, error) {
 // Build renders every artifact of c for host h. Secrets come from the
 // state folder and must cover every node.
 func Build(c *spec.Cluster, nodes []plan.Node, h plan.Host, secrets *state.Secrets) (*Set, error) {
-	apiVersion, err := kubeadm.APIVersion(c.KubernetesVersion)
+	apiVersion, err := kubeadm.APIVersion(c.Kubernetes())
 	if err != nil {
 		return nil, err
 	}

@@ -62,9 +62,9 @@ func CalicoManifestURL(v string) string {
 // MetalLBManifestURL is the MetalLB (layer 2, native mode) kprov installs
 // on a Kubernetes version: v0.13.5 up to 1.21 (the v3.11 stack's), v0.15.2
 // after.
-func MetalLBManifestURL(kubernetesVersion string) string {
+func MetalLBManifestURL(kubernetes Version) string {
 	v := "v0.15.2"
-	if parsed, err := version.ParseSemantic(kubernetesVersion); err == nil && parsed.Minor() < 22 {
+	if kubernetes.Before(metalLBv015) {
 		v = "v0.13.5"
 	}
 	return "https://raw.githubusercontent.com/metallb/metallb/" + v + "/config/manifests/metallb-native.yaml"
@@ -100,11 +100,11 @@ func TraefikRBACURL(v string) string {
 // defaultController is "manifest" for an ingress block that names one, or
 // on Kubernetes 1.21 (Traefik v3 needs 1.22; the v3.11 stack installs
 // ingress-nginx 0.30.0), else "traefik".
-func defaultController(in *Ingress, kubernetesVersion string) string {
+func defaultController(in *Ingress, kubernetes Version) string {
 	if in.Manifest != "" || in.SHA256 != "" {
 		return ControllerManifest
 	}
-	if v, err := version.ParseSemantic(kubernetesVersion); err == nil && v.LessThan(traefikMinKubernetes) {
+	if kubernetes.Before(traefikMinKubernetes) {
 		return ControllerManifest
 	}
 	return ControllerTraefik
@@ -120,6 +120,7 @@ func applyDefaults(c *Cluster) {
 	if c.KubernetesVersion[0] >= '0' && c.KubernetesVersion[0] <= '9' {
 		c.KubernetesVersion = "v" + c.KubernetesVersion
 	}
+	c.kube, _ = ParseVersion(c.KubernetesVersion) // validation says why it does not parse
 	if c.Hypervisor == nil {
 		c.Hypervisor = &Hypervisor{}
 	}
@@ -188,7 +189,7 @@ func applyDefaults(c *Cluster) {
 	def(&ca.PoolCIDR, n.PodCIDR)
 	if c.Ingress != nil {
 		in := c.Ingress
-		def(&in.Controller, defaultController(in, c.KubernetesVersion))
+		def(&in.Controller, defaultController(in, c.kube))
 		if in.Controller == ControllerTraefik {
 			def(&in.Version, DefaultTraefikVersion)
 			def(&in.CRDsManifest, TraefikCRDsURL(in.Version))
@@ -210,7 +211,7 @@ func applyDefaults(c *Cluster) {
 		}
 		def(&in.LoadBalancer, "none")
 		if in.LoadBalancer == "metallb" {
-			def(&in.LoadBalancerManifest, MetalLBManifestURL(c.KubernetesVersion))
+			def(&in.LoadBalancerManifest, MetalLBManifestURL(c.kube))
 		}
 	}
 	if c.Artifacts == nil {
@@ -232,18 +233,7 @@ func applyDefaults(c *Cluster) {
 	if a.CrictlVersion != "" && a.CrictlVersion[0] != 'v' {
 		a.CrictlVersion = "v" + a.CrictlVersion
 	}
-	def(&a.CrictlVersion, DefaultCrictlVersion(c.KubernetesVersion))
-}
-
-// DefaultCrictlVersion is the cri-tools release made for a Kubernetes
-// version: cri-tools follows Kubernetes minors, so v1.21.14 gives v1.21.0.
-// It is empty when kubernetesVersion does not parse (validation says why).
-func DefaultCrictlVersion(kubernetesVersion string) string {
-	v, err := version.ParseSemantic(kubernetesVersion)
-	if err != nil {
-		return ""
-	}
-	return fmt.Sprintf("v%d.%d.0", v.Major(), v.Minor())
+	def(&a.CrictlVersion, DefaultCrictlVersion(c.kube))
 }
 
 func def(s *string, v string) {

@@ -99,8 +99,8 @@ func TestCrictlVersion(t *testing.T) {
 			t.Errorf("kubernetes %s, crictl_version %q: %q, want %q", tc.kube, tc.set, c.Artifacts.CrictlVersion, tc.want)
 		}
 	}
-	if got := DefaultCrictlVersion("latest"); got != "" {
-		t.Errorf("DefaultCrictlVersion(latest) = %q, want empty", got)
+	if latest, _ := ParseVersion("latest"); DefaultCrictlVersion(latest) != "" {
+		t.Errorf("DefaultCrictlVersion(latest) = %q, want empty", DefaultCrictlVersion(latest))
 	}
 }
 

@@ -40,6 +40,10 @@ type Cluster struct {
 	DefRange  hcl.Range `hcl:",def_range"`
 	NameRange hcl.Range `hcl:"name,label_range"`
 	Body      hcl.Body  `hcl:",body"`
+
+	// kube is kubernetes_version parsed by Normalize (see Kubernetes); it
+	// has no hcl tag, so gohcl leaves it alone.
+	kube Version
 }
 
 // Hypervisor says where and how the nodes run.

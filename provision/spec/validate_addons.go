@@ -196,7 +196,7 @@ func (v *validator) traefik() {
 	case m[1] != "3":
 		v.errorf(v.at(in.Body, "version"), "Unsupported Traefik version", "kprov writes Traefik v3's configuration (its flags, the traefik.io CRDs); %s is not a v3 release. Use one such as %q.", in.Version, DefaultTraefikVersion)
 	}
-	if kv := v.c.KubeVersion(); kv != nil && kv.LessThan(traefikMinKubernetes) {
+	if v.c.Kubernetes().Before(traefikMinKubernetes) {
 		v.errorf(v.at(in.Body, "controller"), "Traefik v3 needs Kubernetes 1.22",
 			"Traefik %s reads Ingresses only from networking.k8s.io/v1 and ships apiextensions.k8s.io/v1 CRDs; it dropped the v1beta1 APIs Kubernetes removed in 1.22, and its Helm chart requires Kubernetes 1.22 or later. This cluster runs %s. "+
 				"Raise kubernetes_version to 1.22 or later, or keep %s with controller = \"manifest\" (the v3.11 stack's ingress-nginx 0.30.0).",

@@ -6,24 +6,12 @@ import (
 	"slices"
 	"strings"
 
-	"k8s.io/apimachinery/pkg/util/version"
 	"sigs.k8s.io/yaml"
 )
 
 // patchRest is what follows the target in kubeadm's patch file name
 // TARGET[SUFFIX][+TYPE].EXTENSION (cmd/kubeadm/app/util/patches).
 var patchRest = regexp.MustCompile(`^[^.+/]*(\+(strategic|merge|json))?\.(yaml|json)$`)
-
-// patchTargets are what kubeadm patches, with the first Kubernetes whose
-// kubeadm knows each (its "patches" field came in 1.22).
-var patchTargets = map[string]*version.Version{
-	"etcd":                    version.MustParseGeneric("1.22.0"),
-	"kube-apiserver":          version.MustParseGeneric("1.22.0"),
-	"kube-controller-manager": version.MustParseGeneric("1.22.0"),
-	"kube-scheduler":          version.MustParseGeneric("1.22.0"),
-	"kubeletconfiguration":    version.MustParseGeneric("1.25.0"),
-	"corednsdeployment":       version.MustParseGeneric("1.31.0"),
-}
 
 // maxPatch bounds one patch's size: patches are small documents.
 const maxPatch = 64 << 10
@@ -34,8 +22,8 @@ func (v *validator) patches() {
 		return
 	}
 	at := v.at(k.Body, "patches")
-	kv := v.c.KubeVersion()
-	if kv != nil && kv.LessThan(patchTargets["etcd"]) {
+	kv := v.c.Kubernetes()
+	if kv.Before(KubeadmV1beta3) {
 		v.errorf(at, "kubeadm patches need Kubernetes 1.22 or later",
 			"kubeadm %s's configuration (v1beta2) has no patches field. Remove kubeadm { patches }, or use Kubernetes 1.22 or later.", v.c.KubernetesVersion)
 		return
@@ -57,7 +45,7 @@ func (v *validator) patches() {
 				"%q: name a patch TARGET[SUFFIX][+TYPE].yaml (or .json), TARGET one of %s and TYPE strategic (the default), merge or json, such as \"kube-apiserver+strategic.yaml\".",
 				name, strings.Join(known, ", "))
 			continue
-		case kv != nil && kv.LessThan(since):
+		case kv.Before(since):
 			v.errorf(at, "kubeadm patch target too new",
 				"%q: kubeadm %s does not patch %s (it can from Kubernetes %s).", name, v.c.KubernetesVersion, target, since)
 			continue

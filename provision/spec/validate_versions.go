@@ -6,55 +6,30 @@ import (
 	"k8s.io/apimachinery/pkg/util/version"
 )
 
-// Kubernetes versions kprov knows how to build.
-var (
-	MinKubernetes = version.MustParseGeneric("1.21.0")
-	MaxKubernetes = version.MustParseGeneric("1.37.99")
-	// lastV1beta1CRDs is the last Kubernetes that serves
-	// apiextensions.k8s.io/v1beta1, which Calico before v3.14 needs.
-	lastV1beta1CRDs = version.MustParseGeneric("1.21.99")
-	ipvsDeprecated  = version.MustParseGeneric("1.35.0")
-	nftablesBeta    = version.MustParseGeneric("1.31.0")
-	// traefikMinKubernetes is the oldest Kubernetes Traefik v3 runs on: it
-	// dropped the Ingress and CRD v1beta1 APIs 1.22 removed, and its Helm
-	// chart declares kubeVersion >=1.22.0-0.
-	traefikMinKubernetes = version.MustParseGeneric("1.22.0")
-)
-
-// KubeVersion parses the cluster's Kubernetes version; it is valid after
-// Check succeeded.
-func (c *Cluster) KubeVersion() *version.Version {
-	v, err := version.ParseSemantic(c.KubernetesVersion)
-	if err != nil {
-		return nil
-	}
-	return v
-}
-
 func (v *validator) versions() {
 	c := v.c
 	at := v.at(c.Body, "kubernetes_version")
-	kv, err := version.ParseSemantic(c.KubernetesVersion)
-	if err != nil {
+	kv := c.Kubernetes()
+	if !kv.Valid() {
 		written := strings.TrimPrefix(c.KubernetesVersion, "v")
 		if v.isNumber(c.Body, "kubernetes_version") {
 			v.errorf(at, "Invalid kubernetes_version", "kubernetes_version = %s is a number, which cannot name a release: quote an exact release, such as kubernetes_version = \"1.21.14\".", written)
 			return
 		}
-		if written[0] < '0' || written[0] > '9' {
+		if written == "" || written[0] < '0' || written[0] > '9' {
 			written = c.KubernetesVersion
 		}
 		v.errorf(at, "Invalid kubernetes_version", "%q is not an exact release such as \"1.21.14\". kprov pins exact versions so builds are reproducible.", written)
 		return
 	}
-	if kv.LessThan(MinKubernetes) || kv.GreaterThan(MaxKubernetes) {
+	if !kv.Supported() {
 		v.errorf(at, "Unsupported kubernetes_version", "kprov builds Kubernetes 1.21 to 1.37; %s is outside that range.", c.KubernetesVersion)
 		return
 	}
 	cv, err := version.ParseSemantic(strings.TrimPrefix(c.Calico.Version, "v"))
 	if err != nil {
 		v.errorf(v.at(c.Calico.Body, "version"), "Invalid Calico version", "%q is not an exact Calico release such as \"v3.11.3\".", c.Calico.Version)
-	} else if cv.Major() == 3 && cv.Minor() < 14 && kv.GreaterThan(lastV1beta1CRDs) {
+	} else if cv.Major() == 3 && cv.Minor() < 14 && kv.AtLeast(v1beta1CRDsRemoved) {
 		v.errorf(v.at(c.Calico.Body, "version"), "Calico version needs an older Kubernetes",
 			"Calico %s ships its CRDs as apiextensions.k8s.io/v1beta1, which Kubernetes removed in 1.22, so it cannot run on %s. "+
 				"Either keep Calico %s and set kubernetes_version = \"1.21.14\" (the last 1.21 release), or keep Kubernetes %s and set calico { version = \"v3.31.5\" } (the modern path, see examples/modern.hcl).",
@@ -64,10 +39,10 @@ func (v *validator) versions() {
 	mode := c.KubeProxy.Mode
 	modeAt := v.at(c.KubeProxy.Body, "mode")
 	switch {
-	case mode == "ipvs" && !kv.LessThan(ipvsDeprecated):
+	case mode == "ipvs" && kv.AtLeast(ipvsDeprecated):
 		v.warnf(modeAt, "kube-proxy IPVS mode is deprecated",
 			"Kubernetes deprecated kube-proxy's IPVS mode in 1.35; it still works on %s, but new clusters should use mode = \"nftables\".", c.KubernetesVersion)
-	case mode == "nftables" && kv.LessThan(nftablesBeta):
+	case mode == "nftables" && kv.Before(NFTablesKubeProxy):
 		v.errorf(modeAt, "kube-proxy nftables mode needs Kubernetes 1.31",
 			"kube-proxy's nftables mode is beta from Kubernetes 1.31 (alpha before, behind a feature gate). Use mode = \"ipvs\" or \"iptables\" on %s, or raise kubernetes_version.", c.KubernetesVersion)
 	}

@@ -110,7 +110,15 @@ func Run(args []string, env Env) int {
 	// reports what matters in its own words.
 	klog.SetLogger(logr.Discard())
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	// Once interrupted, kprov keeps catching signals until the process
+	// exits: a second SIGINT (a terminal sends one to the whole process
+	// group, timeout(1) forwards its own) must not kill it by the default
+	// action between a clean stop and exit.
+	defer func() {
+		if ctx.Err() == nil {
+			stop()
+		}
+	}()
 	root := newRoot(env)
 	root.SetArgs(terraformFlags(args))
 	err := root.ExecuteContext(ctx)

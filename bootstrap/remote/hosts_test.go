@@ -12,13 +12,13 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/ssh"
 
 	"github.com/kprov/kprov/bootstrap/remote"
+	"github.com/kprov/kprov/internal/proctree"
 )
 
 // needHosts skips under -short; otherwise the test runs in the namespace
@@ -157,47 +157,9 @@ func (h *host) Kill() {
 	if h.cmd == nil {
 		return
 	}
-	pids := descendants(h.cmd.Process.Pid)
-	for _, pid := range append([]int{h.cmd.Process.Pid}, pids...) {
-		syscall.Kill(pid, syscall.SIGSTOP) // freeze first: no new children
-	}
-	for _, pid := range append([]int{h.cmd.Process.Pid}, pids...) {
-		syscall.Kill(pid, syscall.SIGKILL)
-	}
+	proctree.Kill(h.cmd.Process.Pid)
 	h.cmd.Wait()
 	h.cmd = nil
-}
-
-// descendants are the PIDs below pid, read from /proc.
-func descendants(pid int) []int {
-	children := map[int][]int{}
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		var p int
-		if _, err := fmt.Sscan(e.Name(), &p); err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// The fields after the ")" that ends the command name.
-		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-		var ppid int
-		if len(f) > 1 {
-			fmt.Sscan(f[1], &ppid)
-		}
-		children[ppid] = append(children[ppid], p)
-	}
-	var out []int
-	queue := []int{pid}
-	for len(queue) > 0 && len(out) < 10000 {
-		p := queue[0]
-		queue = queue[1:]
-		out = append(out, children[p]...)
-		queue = append(queue, children[p]...)
-	}
-	return out
 }
 
 // lab is n hosts and an engine logged in as user with a fresh key.

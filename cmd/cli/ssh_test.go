@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 
 	"github.com/kprov/kprov/internal/artifacts"
 	"github.com/kprov/kprov/internal/judge"
+	"github.com/kprov/kprov/internal/proctree"
 	"github.com/kprov/kprov/provision/spec"
 	"github.com/kprov/kprov/provision/state"
 )
@@ -151,7 +151,7 @@ func sshNode(ts *testscript.TestScript, neg bool, args []string) {
 	stderr, err := cmd.StderrPipe()
 	ts.Check(err)
 	ts.Check(cmd.Start())
-	ts.Defer(func() { killTree(cmd.Process.Pid); cmd.Wait() })
+	ts.Defer(func() { proctree.Kill(cmd.Process.Pid); cmd.Wait() })
 	ready := make(chan bool, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
@@ -165,30 +165,5 @@ func sshNode(ts *testscript.TestScript, neg bool, args []string) {
 	case <-ready:
 	case <-time.After(10 * time.Second):
 		ts.Fatalf("sshd did not listen on %s within 10s", ip)
-	}
-}
-
-// killTree kills pid and the processes below it, by PID.
-func killTree(pid int) {
-	children := map[int][]int{}
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		var p, ppid int
-		fmt.Sscan(e.Name(), &p)
-		if f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:])); len(f) > 1 {
-			fmt.Sscan(f[1], &ppid)
-		}
-		children[ppid] = append(children[ppid], p)
-	}
-	all := []int{pid}
-	for i := 0; i < len(all) && i < 1000; i++ {
-		all = append(all, children[all[i]]...)
-	}
-	for _, p := range all {
-		syscall.Kill(p, syscall.SIGKILL)
 	}
 }

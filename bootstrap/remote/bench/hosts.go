@@ -9,11 +9,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
-	"syscall"
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/kprov/kprov/internal/proctree"
 )
 
 // host is one sshd test host on 10.91.1.<i>:22 in the bench namespace;
@@ -90,37 +90,9 @@ func waitListen(addr string) error {
 // stopHosts kills every sshd and what runs under it, by PID.
 func stopHosts(hosts []*host) {
 	for _, h := range hosts {
-		for _, pid := range append(descendants(h.cmd.Process.Pid), h.cmd.Process.Pid) {
-			syscall.Kill(pid, syscall.SIGKILL)
-		}
+		proctree.Kill(h.cmd.Process.Pid)
 		h.cmd.Wait()
 	}
-}
-
-func descendants(pid int) []int {
-	children := map[int][]int{}
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		var p, ppid int
-		fmt.Sscan(e.Name(), &p)
-		if f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:])); len(f) > 1 {
-			fmt.Sscan(f[1], &ppid)
-		}
-		children[ppid] = append(children[ppid], p)
-	}
-	var out []int
-	queue := []int{pid}
-	for len(queue) > 0 && len(out) < 10000 {
-		p := queue[0]
-		queue = queue[1:]
-		out = append(out, children[p]...)
-		queue = append(queue, children[p]...)
-	}
-	return out
 }
 
 // reset gives every host an empty root with the skeleton folders.

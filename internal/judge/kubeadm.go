@@ -2,7 +2,6 @@ package judge
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -68,20 +67,7 @@ func Kubeadm(t testing.TB, version string) string {
 		t.Fatal("kubeadm judges need root: kubeadm runs in a private mount and network namespace")
 	}
 	program(t, "unshare", "apt-get install -y util-linux")
-	start := time.Now()
-	build := filepath.Join(RepoRoot(t), "bootstrap", "kubeadm", "oracle", "build.sh")
-	out, err := exec.Command("bash", build, version).Output()
-	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			out = ee.Stderr
-		}
-		t.Fatalf("build kubeadm %s: %v\n%s", version, err, out)
-	}
-	if d := time.Since(start); d > time.Second {
-		t.Logf("kubeadm %s built in %s", version, d.Round(time.Second))
-	}
-	return strings.TrimSpace(string(out))
+	return buildOracle(t, "kubeadm "+version, filepath.Join(RepoRoot(t), "bootstrap", "kubeadm", "oracle", "build.sh"), version)
 }
 
 // etcTree writes files (paths under /etc) into a temporary folder laid out

@@ -62,7 +62,7 @@ func TestSucceedsAfterFailures(t *testing.T) {
 func TestStopEndsAtOnce(t *testing.T) {
 	final := errors.New("wrong host key")
 	calls := 0
-	err := Do(context.Background(), Every(time.Millisecond), 0, func(context.Context) error {
+	err := Do(context.Background(), Every(time.Millisecond), 5, func(context.Context) error {
 		calls++
 		return Stop(final)
 	})

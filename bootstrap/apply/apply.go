@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/kprov/kprov/bootstrap/addons"
+	"github.com/kprov/kprov/internal/retry"
 )
 
 // Result counts what an apply did.
@@ -272,11 +273,11 @@ func (c *Client) poll(ctx context.Context, step, object, hint string, check func
 	ctx, cancel := context.WithTimeout(ctx, c.RolloutTimeout)
 	defer cancel()
 	status := "not seen yet"
-	for {
+	err := retry.Do(ctx, retry.Every(c.Poll), 0, func(ctx context.Context) error {
 		done, s, err := check(ctx)
 		switch {
 		case err != nil && errors.Is(err, context.Canceled):
-			return err
+			return retry.Stop(err)
 		case err != nil && !errors.Is(err, context.DeadlineExceeded):
 			// The API server restarts now and then on a loaded control
 			// plane: keep waiting, and say so if it never comes back.
@@ -288,15 +289,16 @@ func (c *Client) poll(ctx context.Context, step, object, hint string, check func
 		if done {
 			return nil
 		}
-		select {
-		case <-ctx.Done():
-			if errors.Is(ctx.Err(), context.Canceled) {
-				return ctx.Err()
-			}
-			return &WaitError{Step: step, Object: object, Status: status, Hint: hint, Timeout: c.RolloutTimeout}
-		case <-time.After(c.Poll):
-		}
+		return errors.New(status)
+	})
+	var gave *retry.Error
+	switch {
+	case !errors.As(err, &gave):
+		return err // nil or the caller's end
+	case errors.Is(gave.Err, context.Canceled):
+		return gave.Err
 	}
+	return &WaitError{Step: step, Object: object, Status: status, Hint: hint, Timeout: c.RolloutTimeout}
 }
 
 // established waits until every CRD serves its kinds.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kprov/kprov/bootstrap/remote"
+	"github.com/kprov/kprov/internal/retry"
 )
 
 // slowSigns are what kubeadm prints when a request to the API server ran
@@ -79,17 +80,13 @@ var (
 // (and is safe to repeat), again while it fails on a busy API server.
 func retrySlow(ctx context.Context, h remote.Host, cmd string) (string, error) {
 	var out string
-	var err error
-	for try := 1; try <= slowTries; try++ {
+	err := retry.Do(ctx, retry.Every(slowPause), slowTries, func(ctx context.Context) error {
+		var err error
 		out, err = h.Run(ctx, cmd)
-		if slow, _ := Slow(err); !slow || try == slowTries {
-			break
+		if slow, _ := Slow(err); slow {
+			return err
 		}
-		select {
-		case <-ctx.Done():
-			return out, err
-		case <-time.After(slowPause):
-		}
-	}
-	return out, err
+		return retry.Stop(err)
+	})
+	return out, retry.Last(err)
 }

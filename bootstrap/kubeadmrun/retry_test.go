@@ -69,8 +69,10 @@ func TestRetrySlow(t *testing.T) {
 	}
 	// Not for ever: the last error is returned.
 	b = &busyNode{n: 100, err: refused}
-	if _, err := EnsureToken(context.Background(), b, token); err == nil || len(b.ran) != slowTries {
-		t.Errorf("an API server that never answers: %v after %d tries", err, len(b.ran))
+	_, err := EnsureToken(context.Background(), b, token)
+	var re *remote.RunError
+	if !errors.As(err, &re) || err != error(re) || re.Output != refused.Output || len(b.ran) != slowTries {
+		t.Errorf("an API server that never answers: %v after %d tries, want its last error after %d", err, len(b.ran), slowTries)
 	}
 	// Nor for a failure that is not the API server's.
 	b = &busyNode{n: 1, err: &remote.RunError{Output: "error: unknown flag: --ttl"}}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // Config is what every node connection of an Engine shares.
@@ -158,35 +159,28 @@ func (e *Engine) bastionClient(ctx context.Context) (*ssh.Client, error) {
 }
 
 // keepAlive probes c every interval and closes it when a probe is not
-// answered in time, so a silently dead peer fails the commands on it.
+// answered in time, so a silently dead peer fails the commands on it. It
+// ends with c.
 func keepAlive(c *ssh.Client, interval time.Duration) {
-	done := make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		c.Wait()
-		close(done)
+		cancel()
 	}()
-	go func() {
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-			answered := make(chan struct{})
-			go func() {
-				c.SendRequest("keepalive@openssh.com", true, nil)
-				close(answered)
-			}()
-			select {
-			case <-answered:
-			case <-done:
-				return
-			case <-time.After(interval):
-				c.Close()
-				return
-			}
+	go wait.PollUntilContextCancel(ctx, interval, false, func(ctx context.Context) (bool, error) {
+		answered := make(chan struct{})
+		go func() {
+			c.SendRequest("keepalive@openssh.com", true, nil)
+			close(answered)
+		}()
+		select {
+		case <-answered:
+			return false, nil
+		case <-ctx.Done():
+			return true, nil
+		case <-time.After(interval):
+			c.Close()
+			return true, nil
 		}
-	}()
+	})
 }

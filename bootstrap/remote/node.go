@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/kprov/kprov/internal/retry"
 )
 
 var _ Host = (*Node)(nil)
@@ -51,36 +53,40 @@ func (n *Node) connect(ctx context.Context) (*ssh.Client, error) {
 	ctx, cancel := context.WithTimeout(ctx, cfg.Reconnect)
 	defer cancel()
 	stopped := func() error { return n.stopped("connecting to "+n.t.Addr, parent.Err()) }
-	delay := cfg.MinBackoff
-	for attempt := 1; ; attempt++ {
+	attempt := 0
+	var client *ssh.Client
+	err := retry.Do(ctx, retry.Doubling(cfg.MinBackoff, cfg.MaxBackoff), 0, func(ctx context.Context) error {
+		attempt++
 		c, err := n.dial(ctx)
 		if err == nil {
 			n.log.Printf("connected to %s (attempt %d)", n.t.Addr, attempt)
-			n.client = c
+			n.client, client = c, c
 			keepAlive(c, cfg.KeepAlive)
 			go func() {
 				c.Wait()
 				n.drop(c)
 			}()
-			return c, nil
+			return nil
 		}
 		n.log.Printf("connect to %s, attempt %d: %v", n.t.Addr, attempt, err)
 		if parent.Err() != nil {
-			return nil, stopped()
+			return retry.Stop(stopped())
 		}
 		if permanent(err) {
-			return nil, n.wrap(err)
+			return retry.Stop(n.wrap(err))
 		}
-		select {
-		case <-ctx.Done():
-			if parent.Err() != nil {
-				return nil, stopped()
-			}
-			return nil, n.wrap(fmt.Errorf("could not connect to %s within %s: %w", n.t.Addr, cfg.Reconnect, err))
-		case <-time.After(delay):
-		}
-		delay = min(2*delay, cfg.MaxBackoff)
+		return err
+	})
+	var gave *retry.Error
+	switch {
+	case err == nil:
+		return client, nil
+	case !errors.As(err, &gave):
+		return nil, err
+	case parent.Err() != nil:
+		return nil, stopped()
 	}
+	return nil, n.wrap(fmt.Errorf("could not connect to %s within %s: %w", n.t.Addr, cfg.Reconnect, gave.Last))
 }
 
 func (n *Node) dial(ctx context.Context) (*ssh.Client, error) {

@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kprov/kprov/bootstrap/addons"
+	"github.com/kprov/kprov/internal/retry"
 )
 
 // createIngress creates the probe's Ingress and returns its class, or
@@ -88,13 +89,14 @@ func (pr *Prober) ingressCheck(ctx context.Context, in ProbeIngress) Check {
 	defer cancel()
 	url := "http://" + addr + "/header?key=X-Real-Ip"
 	var last error
+	var answer Check
 	timeouts := 0
-	for {
+	err := retry.Do(ctx, retry.Every(pr.poll()), 0, func(ctx context.Context) error {
 		var local net.Addr
 		trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { local = i.Conn.LocalAddr() }}
 		req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodGet, url, nil)
 		if err != nil {
-			return fail(name, "%v", err)
+			return retry.Stop(err)
 		}
 		req.Host = ingressHost
 		resp, err := client.Do(req)
@@ -102,7 +104,8 @@ func (pr *Prober) ingressCheck(ctx context.Context, in ProbeIngress) Check {
 			body, rerr := io.ReadAll(io.LimitReader(resp.Body, 1024))
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK && rerr == nil {
-				return compareClient(name, strings.TrimSpace(string(body)), local, in.TrafficPolicy)
+				answer = compareClient(name, strings.TrimSpace(string(body)), local, in.TrafficPolicy)
+				return nil
 			}
 			last = fmt.Errorf("%s answered %s", addr, resp.Status)
 		} else if ctx.Err() == nil || last == nil {
@@ -117,15 +120,24 @@ func (pr *Prober) ingressCheck(ctx context.Context, in ProbeIngress) Check {
 			timeouts = 2
 		}
 		if timeouts >= 2 {
-			return Skip(name, "skipped: %s cannot be reached from here (%v): the ingress address is often only reachable on the node network", addr, last)
+			return retry.Stop(errUnreachable)
 		}
-		select {
-		case <-ctx.Done():
-			return fail(name, "no answer with Host %s from %s within %s: %v", ingressHost, addr, wait, last)
-		case <-time.After(pr.poll()):
-		}
+		return fmt.Errorf("no answer yet: %w", last)
+	})
+	var gave *retry.Error
+	switch {
+	case err == nil:
+		return answer
+	case err == errUnreachable:
+		return Skip(name, "skipped: %s cannot be reached from here (%v): the ingress address is often only reachable on the node network", addr, last)
+	case !errors.As(err, &gave):
+		return fail(name, "%v", err)
 	}
+	return fail(name, "no answer with Host %s from %s within %s: %v", ingressHost, addr, wait, last)
 }
+
+// errUnreachable is an ingress address this machine cannot reach.
+var errUnreachable = errors.New("unreachable from here")
 
 // compareClient judges the address the controller saw against local.
 func compareClient(name, saw string, local net.Addr, policy string) Check {

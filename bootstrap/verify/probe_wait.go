@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,6 +11,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kprov/kprov/internal/retry"
 )
 
 func (pr *Prober) poll() time.Duration {
@@ -33,34 +36,30 @@ func (pr *Prober) logs(ctx context.Context, ns, name string) (string, error) {
 // want names, and returns it. It gives up early when the pod cannot get
 // there (it failed, its image cannot be pulled) and when ctx ends.
 func (r *probeRun) waitPod(ctx context.Context, ns, name, want string, done func(*corev1.Pod) (bool, error)) (*corev1.Pod, error) {
-	tick := time.NewTicker(r.poll())
-	defer tick.Stop()
 	var pod *corev1.Pod
 	last := "not seen yet"
-	for {
+	err := retry.Do(ctx, retry.Every(r.poll()), 0, func(ctx context.Context) error {
 		p, err := r.Client.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
-		if err == nil {
-			pod = p
-			ok, err := done(p)
-			if err != nil {
-				return p, err
+		if err != nil {
+			if ctx.Err() == nil {
+				last = err.Error()
 			}
-			if ok {
-				return p, nil
-			}
-			if err := stuck(p, want); err != nil {
-				return p, err
-			}
-			last = podState(p)
-		} else if ctx.Err() == nil {
-			last = err.Error()
+			return err
 		}
-		select {
-		case <-ctx.Done():
-			return pod, fmt.Errorf("pod %s/%s not %s (%s): %w", ns, name, want, last, context.Cause(ctx))
-		case <-tick.C:
+		pod = p
+		if ok, err := done(p); err != nil || ok {
+			return retry.Stop(err)
 		}
+		if err := stuck(p, want); err != nil {
+			return retry.Stop(err)
+		}
+		last = podState(p)
+		return errors.New(last)
+	})
+	if errors.As(err, new(*retry.Error)) {
+		return pod, fmt.Errorf("pod %s/%s not %s (%s): %w", ns, name, want, last, context.Cause(ctx))
 	}
+	return pod, err
 }
 
 func podReady(p *corev1.Pod) bool {
@@ -129,35 +128,33 @@ func podState(p *corev1.Pod) string {
 // until kube-controller-manager makes it, the API server refuses pods
 // there.
 func (r *probeRun) waitServiceAccount(ctx context.Context, ns string) error {
-	tick := time.NewTicker(r.poll())
-	defer tick.Stop()
-	for {
+	err := retry.Do(ctx, retry.Every(r.poll()), 0, func(ctx context.Context) error {
 		_, err := r.Client.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{})
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("namespace %s has no default ServiceAccount (%v): is kube-controller-manager running? %w", ns, err, context.Cause(ctx))
-		case <-tick.C:
-		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("namespace %s has no default ServiceAccount (%v): is kube-controller-manager running? %w", ns, retry.Last(err), context.Cause(ctx))
 	}
+	return nil
 }
 
 // waitClusterIP returns svc's cluster IP (the API server assigns it).
 func (r *probeRun) waitClusterIP(ctx context.Context, svc *corev1.Service) (string, error) {
-	tick := time.NewTicker(r.poll())
-	defer tick.Stop()
-	for svc.Spec.ClusterIP == "" || svc.Spec.ClusterIP == corev1.ClusterIPNone {
-		select {
-		case <-ctx.Done():
-			return "", fmt.Errorf("the Service %s/%s has no cluster IP: %w", svc.Namespace, svc.Name, context.Cause(ctx))
-		case <-tick.C:
-		}
-		s, err := r.Client.CoreV1().Services(svc.Namespace).Get(ctx, svc.Name, metav1.GetOptions{})
-		if err == nil {
+	assigned := func() bool { return svc.Spec.ClusterIP != "" && svc.Spec.ClusterIP != corev1.ClusterIPNone }
+	if assigned() {
+		return svc.Spec.ClusterIP, nil
+	}
+	err := retry.Do(ctx, retry.Every(r.poll()), 0, func(ctx context.Context) error {
+		if s, err := r.Client.CoreV1().Services(svc.Namespace).Get(ctx, svc.Name, metav1.GetOptions{}); err == nil {
 			svc = s
 		}
+		if assigned() {
+			return nil
+		}
+		return errors.New("no cluster IP yet")
+	})
+	if err != nil {
+		return "", fmt.Errorf("the Service %s/%s has no cluster IP: %w", svc.Namespace, svc.Name, context.Cause(ctx))
 	}
 	return svc.Spec.ClusterIP, nil
 }
@@ -189,22 +186,20 @@ func (r *probeRun) cleanup(parent context.Context) Check {
 	opts := metav1.DeleteOptions{PropagationPolicy: &bg}
 	var done, left []string
 	for _, c := range r.created {
-		var err error
-		for try := 0; try < 3; try++ {
+		err := retry.Do(ctx, retry.Every(r.poll()), 3, func(ctx context.Context) error {
+			var err error
 			switch c.kind {
 			case "namespace":
 				err = r.Client.CoreV1().Namespaces().Delete(ctx, c.name, opts)
 			default:
 				err = r.Client.CoreV1().Pods(c.namespace).Delete(ctx, c.name, opts)
 			}
-			if err == nil || apierrors.IsNotFound(err) || ctx.Err() != nil {
-				break
+			if apierrors.IsNotFound(err) || ctx.Err() != nil {
+				return retry.Stop(err)
 			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(r.poll()):
-			}
-		}
+			return err
+		})
+		err = retry.Last(err)
 		switch {
 		case err == nil || apierrors.IsNotFound(err):
 			done = append(done, c.String())

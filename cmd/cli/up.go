@@ -15,6 +15,7 @@ import (
 	"golang.org/x/crypto/ssh/agent"
 
 	"github.com/kprov/kprov/internal/artifacts"
+	"github.com/kprov/kprov/internal/retry"
 	"github.com/kprov/kprov/provision/plan"
 	"github.com/kprov/kprov/provision/spec"
 	"github.com/kprov/kprov/provision/state"
@@ -182,19 +183,15 @@ func (h *hypervisor) phase(f func(*virt.Provisioner, context.Context) error) fun
 		h.close()
 		// libvirtd takes a few seconds to come back: once a second, for a
 		// minute at most.
-		for i := 0; ; i++ {
+		err = retry.Do(ctx, retry.Every(time.Second), 60, func(ctx context.Context) error {
 			err := h.open(ctx)
-			if err == nil {
-				break
+			if err != nil {
+				h.close()
 			}
-			h.close()
-			if i == 59 || ctx.Err() != nil {
-				return fmt.Errorf("libvirt went away and did not come back within a minute: %w", err)
-			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(time.Second):
-			}
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("libvirt went away and did not come back within a minute: %w", retry.Last(err))
 		}
 		return f(h.p, ctx)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/kprov/kprov/internal/retry"
 	"github.com/kprov/kprov/provision/plan"
 	"github.com/kprov/kprov/provision/state"
 )
@@ -102,40 +103,40 @@ func (w *Waiter) waitOne(ctx context.Context, n plan.Node) error {
 		beat = time.Minute
 	}
 	next := start.Add(beat)
-	var last error
-	for {
-		last = w.try(ctx, dial, addr, cfg)
-		if last != nil && w.Log != nil && time.Now().After(next) {
+	err = retry.Do(ctx, retry.Every(2*time.Second), 0, func(ctx context.Context) error {
+		err := w.try(ctx, dial, addr, cfg)
+		if err != nil && w.Log != nil && time.Now().After(next) {
 			next = next.Add(beat)
-			w.Log("%s: waiting for SSH on %s, %s elapsed of %s (last: %v)", n.Name, addr, time.Since(start).Round(time.Second), w.Timeout, last)
+			w.Log("%s: waiting for SSH on %s, %s elapsed of %s (last: %v)", n.Name, addr, time.Since(start).Round(time.Second), w.Timeout, err)
 		}
 		var hke *HostKeyError
 		var cie *CloudInitError
 		switch {
-		case errors.As(last, &cie):
+		case errors.As(err, &cie):
 			cie.Node = n.Name
-			return cie
-		case last == nil:
-			if w.Log != nil {
-				w.Log("%s: SSH answered on %s with its pinned host key after %s", n.Name, addr, time.Since(start).Round(time.Second))
-			}
-			return nil
-		case errors.As(last, &hke):
-			return hke
+			return retry.Stop(cie)
+		case errors.As(err, &hke):
+			return retry.Stop(hke)
 		}
-		select {
-		case <-ctx.Done():
-			if errors.Is(ctx.Err(), context.Canceled) {
-				return ctx.Err()
-			}
-			e := &BootTimeoutError{Node: n.Name, Address: addr, After: w.Timeout, Last: last}
-			if w.ConsoleTail != nil {
-				e.Console = w.ConsoleTail(n)
-			}
-			return e
-		case <-time.After(2 * time.Second):
+		return err
+	})
+	var gave *retry.Error
+	switch {
+	case err == nil:
+		if w.Log != nil {
+			w.Log("%s: SSH answered on %s with its pinned host key after %s", n.Name, addr, time.Since(start).Round(time.Second))
 		}
+		return nil
+	case !errors.As(err, &gave):
+		return err // cloud-init's errors, a wrong host key
+	case errors.Is(gave.Err, context.Canceled):
+		return gave.Err
 	}
+	e := &BootTimeoutError{Node: n.Name, Address: addr, After: w.Timeout, Last: gave.Last}
+	if w.ConsoleTail != nil {
+		e.Console = w.ConsoleTail(n)
+	}
+	return e
 }
 
 // CloudInitError is a node whose cloud-init finished with errors.

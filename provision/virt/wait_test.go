@@ -154,3 +154,40 @@ func TestWaitHeartbeat(t *testing.T) {
 		}
 	}
 }
+
+// A node answering with a host key kprov did not give it is refused at
+// once, not tried again until the boot timeout.
+func TestWaitRefusesWrongHostKey(t *testing.T) {
+	secrets, err := state.Ensure(filepath.Join(t.TempDir(), "w"), "w", []string{"n1", "other"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go stuckSSH(t, c, secrets.HostKeys["other"].Private)
+		}
+	}()
+	w := &virt.Waiter{Secrets: secrets, User: "kprov", Timeout: 10 * time.Second,
+		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, ln.Addr().String())
+		}}
+	start := time.Now()
+	err = w.Wait(context.Background(), []plan.Node{{Name: "n1", IP: netip.MustParseAddr("127.0.0.1")}})
+	took := time.Since(start)
+	var hke *virt.HostKeyError
+	if !errors.As(err, &hke) || hke.Node != "n1" {
+		t.Fatalf("err = %v, want a host key error naming n1", err)
+	}
+	if took > 5*time.Second {
+		t.Fatalf("refused after %s: the wrong key was tried again", took)
+	}
+}

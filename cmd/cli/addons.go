@@ -13,23 +13,24 @@ import (
 	"github.com/kprov/kprov/bootstrap/apply"
 	"github.com/kprov/kprov/bootstrap/binaries"
 	"github.com/kprov/kprov/internal/artifacts"
+	"github.com/kprov/kprov/internal/phase"
 	"github.com/kprov/kprov/provision/spec"
 	"github.com/kprov/kprov/provision/state"
 )
 
 // addonPhases apply the cluster's networking after kubeadm: each phase
 // applies its step of the addon plan and waits for it to roll out.
-func (b *bootstrapper) addonPhases() []phase {
+func (b *bootstrapper) addonPhases() []phase.Phase {
 	step := func(names ...string) func(context.Context) error {
 		return func(ctx context.Context) error { return b.applySteps(ctx, names...) }
 	}
-	return []phase{
-		{"addons/dns", b.localDNS},
-		{"addons/calico", step(addons.StepCalico)},
-		{"addons/nodes-ready", b.nodesReady},
-		{"addons/load-balancer", step(addons.StepLoadBalancer, addons.StepPool)},
-		{"addons/ingress", step(addons.StepIngress)},
-		{"addons/policies", step(addons.StepPolicies)},
+	return []phase.Phase{
+		{Name: "addons/dns", Run: b.localDNS},
+		{Name: "addons/calico", Run: step(addons.StepCalico)},
+		{Name: "addons/nodes-ready", Run: b.nodesReady},
+		{Name: "addons/load-balancer", Run: step(addons.StepLoadBalancer, addons.StepPool)},
+		{Name: "addons/ingress", Run: step(addons.StepIngress)},
+		{Name: "addons/policies", Run: step(addons.StepPolicies)},
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/kprov/kprov/bootstrap/prepare"
 	"github.com/kprov/kprov/bootstrap/remote"
 	"github.com/kprov/kprov/internal/artifacts"
+	"github.com/kprov/kprov/internal/phase"
 	"github.com/kprov/kprov/provision/plan"
 	"github.com/kprov/kprov/provision/spec"
 	"github.com/kprov/kprov/provision/state"
@@ -101,15 +102,15 @@ func (b *bootstrapper) logf(format string, args ...any) {
 }
 
 // phases are the bootstrap steps of `up`, in order.
-func (b *bootstrapper) phases() []phase {
-	return []phase{
-		{"bootstrap/prepare", b.prepare},
-		{"bootstrap/etcd-disk", b.etcdDisk},
-		{"bootstrap/binaries", b.binaries},
-		{"bootstrap/images", b.images},
-		{"kubeadm/init", b.init},
-		{"kubeadm/kubeconfig", b.kubeconfig},
-		{"kubeadm/join", b.join},
+func (b *bootstrapper) phases() []phase.Phase {
+	return []phase.Phase{
+		{Name: "bootstrap/prepare", Run: b.prepare},
+		{Name: "bootstrap/etcd-disk", Run: b.etcdDisk},
+		{Name: "bootstrap/binaries", Run: b.binaries},
+		{Name: "bootstrap/images", Run: b.images},
+		{Name: "kubeadm/init", Run: b.init},
+		{Name: "kubeadm/kubeconfig", Run: b.kubeconfig},
+		{Name: "kubeadm/join", Run: b.join},
 	}
 }
 

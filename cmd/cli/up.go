@@ -14,6 +14,7 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 
+	"github.com/kprov/kprov/bootstrap/phases"
 	"github.com/kprov/kprov/internal/artifacts"
 	"github.com/kprov/kprov/internal/phase"
 	"github.com/kprov/kprov/provision/plan"
@@ -71,23 +72,21 @@ func up(ctx context.Context, env Env, cl *cluster, specPath string, replace, loc
 	c := cl.spec.Cluster
 	hv := &hypervisor{env: env, cl: cl, specPath: specPath, replace: replace, parallel: parallel}
 	defer hv.close()
-	b, err := newBootstrapper(env, cl, specPath, parallel)
-	if err != nil {
-		return err
-	}
-	defer b.closer()
-	b.locked = locked
-	b.imageSum = func() string {
+	b, err := newBootstrapper(env, cl, specPath, parallel, locked, func() string {
 		if hv.p == nil {
 			return hv.imageSum
 		}
 		return hv.p.ImageSHA256
+	})
+	if err != nil {
+		return err
 	}
-	phases := upPhases(hv, b, cl)
-	if phases, err = sel.Apply(phases); err != nil {
+	defer b.Close()
+	list, err := sel.Apply(upPhases(hv, b, cl))
+	if err != nil {
 		return usageError{err}
 	}
-	if err := phase.Run(ctx, env.Stderr, phases); err != nil {
+	if err := phase.Run(ctx, env.Stderr, list); err != nil {
 		return err
 	}
 	kh, err := state.WriteKnownHosts(cl.dir, cl.nodes, cl.secrets)
@@ -96,7 +95,7 @@ func up(ctx context.Context, env Env, cl *cluster, specPath string, replace, loc
 	}
 	// Every phase's changes: libvirt's calls and what the bootstrap phases
 	// changed on the nodes and in the cluster.
-	made := int64(b.changeCount())
+	made := int64(b.Changes())
 	if hv.p != nil {
 		made += hv.mutations()
 	}
@@ -113,9 +112,9 @@ func up(ctx context.Context, env Env, cl *cluster, specPath string, replace, loc
 }
 
 // upPhases is everything `up` does, in order: the one literal phase list.
-func upPhases(hv *hypervisor, b *bootstrapper, cl *cluster) []phase.Phase {
+func upPhases(hv *hypervisor, b *phases.Bootstrapper, cl *cluster) []phase.Phase {
 	prov := hv.phase
-	phases := []phase.Phase{
+	list := []phase.Phase{
 		{Name: "provision/download", Run: hv.download},
 		{Name: "provision/network", Run: prov((*virt.Provisioner).EnsureNetwork)},
 		{Name: "provision/pool", Run: prov((*virt.Provisioner).EnsurePool)},
@@ -127,14 +126,14 @@ func upPhases(hv *hypervisor, b *bootstrapper, cl *cluster) []phase.Phase {
 		{Name: "provision/start", Run: prov((*virt.Provisioner).Start)},
 		{Name: "provision/ssh", Run: prov(func(_ *virt.Provisioner, ctx context.Context) error { return hv.w.Wait(ctx, cl.nodes) })},
 	}
-	phases = append(phases, b.phases()...)
-	phases = append(phases, b.addonPhases()...)
-	return phases
+	list = append(list, b.Phases()...)
+	list = append(list, b.AddonPhases()...)
+	return list
 }
 
 // phaseNames lists up's phases, for --only and --skip completion.
 func phaseNames() []string {
-	return phase.Names(upPhases(&hypervisor{}, &bootstrapper{}, &cluster{}))
+	return phase.Names(upPhases(&hypervisor{}, &phases.Bootstrapper{}, &cluster{}))
 }
 
 // ingressClass is the IngressClass kprov's ingress serves.
@@ -305,4 +304,14 @@ func plural(n int, word string) string {
 		return "1 " + word
 	}
 	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// newBootstrapper opens SSH to cl's nodes for the bootstrap and addon
+// phases (imageSum may be nil).
+func newBootstrapper(env Env, cl *cluster, specPath string, parallel int, locked bool, imageSum func() string) (*phases.Bootstrapper, error) {
+	return phases.New(phases.Options{
+		Out: env.Stderr, Echo: env.Verbose(), AgentSocket: env.Lookup("SSH_AUTH_SOCK"),
+		StateDir: cl.dir, SpecPath: specPath, Cluster: cl.spec.Cluster, Nodes: cl.nodes, Secrets: cl.secrets,
+		Parallel: parallel, Locked: locked, ImageSum: imageSum,
+	})
 }

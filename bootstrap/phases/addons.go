@@ -17,7 +17,7 @@ import (
 	"github.com/kprov/kprov/provision/state"
 )
 
-// addonPhases apply the cluster's networking after kubeadm: each phase
+// AddonPhases apply the cluster's networking after kubeadm: each phase
 // applies its step of the addon plan and waits for it to roll out.
 func (b *Bootstrapper) AddonPhases() []phase.Phase {
 	step := func(names ...string) func(context.Context) error {
@@ -87,7 +87,7 @@ func (b *Bootstrapper) addonSteps(ctx context.Context) ([]addons.Step, error) {
 	return steps, nil
 }
 
-// buildAddons fetches the spec's manifests, checks and records their sums
+// BuildAddons fetches the spec's manifests, checks and records their sums
 // in the lock file next to the spec, and builds the addon steps.
 func BuildAddons(ctx context.Context, c *spec.Cluster, specPath string, locked bool, logf func(string, ...any)) ([]addons.Step, error) {
 	lockPath := binaries.LockPath(specPath)
@@ -135,7 +135,7 @@ func BuildAddons(ctx context.Context, c *spec.Cluster, specPath string, locked b
 	return steps, err
 }
 
-// api connects to the API server through the first control plane's SSH
+// API connects to the API server through the first control plane's SSH
 // connection, with the admin kubeconfig kubeadm/kubeconfig saved.
 func (b *Bootstrapper) API() (*apply.Client, error) {
 	b.mu.Lock()
@@ -160,6 +160,8 @@ func (b *Bootstrapper) API() (*apply.Client, error) {
 	return client, nil
 }
 
+// ReadKubeconfig reads the admin kubeconfig from the state folder dir,
+// or says to run kprov up when there is none.
 func ReadKubeconfig(dir string) ([]byte, error) {
 	path := filepath.Join(dir, state.KubeconfigFile)
 	data, err := os.ReadFile(path)

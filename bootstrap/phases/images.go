@@ -79,7 +79,7 @@ func (b *Bootstrapper) pinImages(imgs []images.Image, pins map[string]string) er
 	return err
 }
 
-// pinDigests writes pins (image ref -> digest) of imgs into the lock next
+// PinDigests writes pins (image ref -> digest) of imgs into the lock next
 // to specPath where it holds another digest or none; it returns the lock's
 // path and the refs it pinned.
 func PinDigests(specPath string, imgs []images.Image, pins map[string]string) (string, []string, error) {

@@ -1,15 +1,13 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
-	"github.com/kprov/kprov/bootstrap/binaries"
-	"github.com/kprov/kprov/bootstrap/images"
+	"github.com/kprov/kprov/bootstrap/phases"
 	"github.com/kprov/kprov/bootstrap/registry"
 )
 
@@ -34,8 +32,7 @@ func newImages(env Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cl := &cluster{spec: s, cleanup: func() {}}
-			imgs, err := clusterImages(cmd.Context(), env, cl, args[0])
+			imgs, err := phases.ClusterImages(cmd.Context(), s.Cluster, args[0], env.Stderr)
 			if err != nil {
 				return err
 			}
@@ -80,27 +77,4 @@ func newImages(env Env) *cobra.Command {
 	f.register(cmd)
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
 	return cmd
-}
-
-// clusterImages is every image cl's cluster runs: kubeadm's for its
-// version, then the addon objects' (the manifests fetched, checked and
-// recorded in the lock next to specPath, as render --addons does), each
-// with the digest the lock pins.
-func clusterImages(ctx context.Context, env Env, cl *cluster, specPath string) ([]images.Image, error) {
-	c := cl.spec.Cluster
-	// kubeadm's list first: an unknown version fails before any fetch.
-	if _, err := images.Kubeadm(c); err != nil {
-		return nil, err
-	}
-	steps, err := buildAddons(ctx, c, specPath, false, func(format string, args ...any) {
-		fmt.Fprintf(env.Stderr, format+"\n", args...)
-	})
-	if err != nil {
-		return nil, err
-	}
-	lock, err := binaries.LoadLock(binaries.LockPath(specPath))
-	if err != nil {
-		return nil, err
-	}
-	return images.List(c, steps, lock)
 }

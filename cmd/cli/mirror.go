@@ -12,6 +12,7 @@ import (
 
 	"github.com/kprov/kprov/bootstrap/images"
 	"github.com/kprov/kprov/bootstrap/mirror"
+	"github.com/kprov/kprov/bootstrap/phases"
 	"github.com/kprov/kprov/bootstrap/registry"
 )
 
@@ -41,8 +42,7 @@ func newMirror(env Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cl := &cluster{spec: s, cleanup: func() {}}
-			imgs, err := clusterImages(cmd.Context(), env, cl, args[0])
+			imgs, err := phases.ClusterImages(cmd.Context(), s.Cluster, args[0], env.Stderr)
 			if err != nil {
 				return err
 			}
@@ -85,7 +85,7 @@ func newMirror(env Env) *cobra.Command {
 					unpinned = append(unpinned, img)
 				}
 			}
-			path, added, perr := pinDigests(args[0], unpinned, pins)
+			path, added, perr := phases.PinDigests(args[0], unpinned, pins)
 			if len(added) > 0 {
 				fmt.Fprintf(env.Stderr, "%s: pinned the digest of %s\n", path, plural(len(added), "image"))
 			}

@@ -8,8 +8,11 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/kprov/kprov/internal/artifacts"
 	"github.com/spf13/cobra"
+
+	"github.com/kprov/kprov/bootstrap/addons"
+	"github.com/kprov/kprov/bootstrap/phases"
+	"github.com/kprov/kprov/internal/artifacts"
 )
 
 // renderMarker marks a folder written by kprov render, which render may
@@ -38,7 +41,7 @@ func newRender(env Env) *cobra.Command {
 				return err
 			}
 			if withAddons {
-				steps, err := buildAddons(cmd.Context(), s.Cluster, args[0], locked, func(format string, args ...any) {
+				steps, err := phases.BuildAddons(cmd.Context(), s.Cluster, args[0], locked, func(format string, args ...any) {
 					fmt.Fprintf(env.Stderr, format+"\n", args...)
 				})
 				if err != nil {
@@ -136,4 +139,18 @@ func checkReplaceable(out string) error {
 		names = append(names, e.Name())
 	}
 	return fmt.Errorf("--out %s is not empty (%s) and was not written by kprov render; choose an empty or new folder", out, strings.Join(names, ", "))
+}
+
+// addonFiles renders the steps as files addons/N-STEP.yaml, in apply
+// order.
+func addonFiles(steps []addons.Step) ([]artifacts.File, error) {
+	var files []artifacts.File
+	for i, s := range steps {
+		data, err := addons.Encode(s.Objects)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, artifacts.File{Path: fmt.Sprintf("addons/%d-%s.yaml", i+1, s.Name), Data: data})
+	}
+	return files, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kprov/kprov/bootstrap/phases"
 	"github.com/kprov/kprov/bootstrap/remote"
 	"github.com/kprov/kprov/provision/state"
 )
@@ -58,7 +59,7 @@ func tunnelRun(cmd *cobra.Command, env Env, f *stateFlags, path string, port int
 	if err != nil {
 		return err
 	}
-	admin, err := readKubeconfig(cl.dir)
+	admin, err := phases.ReadKubeconfig(cl.dir)
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,9 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 
+	"github.com/kprov/kprov/bootstrap/phases"
 	"github.com/kprov/kprov/internal/artifacts"
+	"github.com/kprov/kprov/internal/phase"
 	"github.com/kprov/kprov/internal/retry"
 	"github.com/kprov/kprov/provision/plan"
 	"github.com/kprov/kprov/provision/spec"
@@ -26,7 +28,7 @@ func newUp(env Env) *cobra.Command {
 	var f stateFlags
 	var replace bool
 	var parallel int
-	var sel phaseSelection
+	var sel phase.Selection
 	var locked bool
 	cmd := &cobra.Command{
 		Use:   "up FILE",
@@ -58,7 +60,7 @@ func newUp(env Env) *cobra.Command {
 	cmd.Flags().BoolVar(&replace, "replace", false, "recreate nodes whose definition drifted from the spec")
 	cmd.Flags().IntVar(&parallel, "parallel", 4, "how many nodes to work on at once")
 	cmd.Flags().BoolVar(&locked, "locked", false, "refuse any image or binary whose sha256 is not the one kprov.lock.hcl pins (reproducible staging builds)")
-	sel.register(cmd)
+	registerSelection(cmd, &sel)
 	phaseCompletion := func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return phaseNames(), cobra.ShellCompDirectiveNoFileComp
 	}
@@ -67,27 +69,25 @@ func newUp(env Env) *cobra.Command {
 	return cmd
 }
 
-func up(ctx context.Context, env Env, cl *cluster, specPath string, replace, locked bool, parallel int, sel phaseSelection) error {
+func up(ctx context.Context, env Env, cl *cluster, specPath string, replace, locked bool, parallel int, sel phase.Selection) error {
 	c := cl.spec.Cluster
 	hv := &hypervisor{env: env, cl: cl, specPath: specPath, replace: replace, parallel: parallel}
 	defer hv.close()
-	b, err := newBootstrapper(env, cl, specPath, parallel)
-	if err != nil {
-		return err
-	}
-	defer b.closer()
-	b.locked = locked
-	b.imageSum = func() string {
+	b, err := newBootstrapper(env, cl, specPath, parallel, locked, func() string {
 		if hv.p == nil {
 			return hv.imageSum
 		}
 		return hv.p.ImageSHA256
-	}
-	phases := upPhases(hv, b, cl)
-	if phases, err = sel.apply(phases); err != nil {
+	})
+	if err != nil {
 		return err
 	}
-	if err := runPhases(ctx, env.Stderr, phases); err != nil {
+	defer b.Close()
+	list, err := sel.Apply(upPhases(hv, b, cl))
+	if err != nil {
+		return usageError{err}
+	}
+	if err := phase.Run(ctx, env.Stderr, list); err != nil {
 		return err
 	}
 	kh, err := state.WriteKnownHosts(cl.dir, cl.nodes, cl.secrets)
@@ -96,7 +96,7 @@ func up(ctx context.Context, env Env, cl *cluster, specPath string, replace, loc
 	}
 	// Every phase's changes: libvirt's calls and what the bootstrap phases
 	// changed on the nodes and in the cluster.
-	made := int64(b.changeCount())
+	made := int64(b.Changes())
 	if hv.p != nil {
 		made += hv.mutations()
 	}
@@ -113,32 +113,28 @@ func up(ctx context.Context, env Env, cl *cluster, specPath string, replace, loc
 }
 
 // upPhases is everything `up` does, in order: the one literal phase list.
-func upPhases(hv *hypervisor, b *bootstrapper, cl *cluster) []phase {
+func upPhases(hv *hypervisor, b *phases.Bootstrapper, cl *cluster) []phase.Phase {
 	prov := hv.phase
-	phases := []phase{
-		{"provision/download", hv.download},
-		{"provision/network", prov((*virt.Provisioner).EnsureNetwork)},
-		{"provision/pool", prov((*virt.Provisioner).EnsurePool)},
-		{"provision/image", prov((*virt.Provisioner).EnsureImage)},
-		{"provision/drift", prov(func(p *virt.Provisioner, ctx context.Context) error { _, err := p.CheckDrift(ctx); return err })},
-		{"provision/disks", prov((*virt.Provisioner).EnsureDisks)},
-		{"provision/seeds", prov((*virt.Provisioner).EnsureSeeds)},
-		{"provision/domains", prov((*virt.Provisioner).EnsureDomains)},
-		{"provision/start", prov((*virt.Provisioner).Start)},
-		{"provision/ssh", prov(func(_ *virt.Provisioner, ctx context.Context) error { return hv.w.Wait(ctx, cl.nodes) })},
+	list := []phase.Phase{
+		{Name: "provision/download", Run: hv.download},
+		{Name: "provision/network", Run: prov((*virt.Provisioner).EnsureNetwork)},
+		{Name: "provision/pool", Run: prov((*virt.Provisioner).EnsurePool)},
+		{Name: "provision/image", Run: prov((*virt.Provisioner).EnsureImage)},
+		{Name: "provision/drift", Run: prov(func(p *virt.Provisioner, ctx context.Context) error { _, err := p.CheckDrift(ctx); return err })},
+		{Name: "provision/disks", Run: prov((*virt.Provisioner).EnsureDisks)},
+		{Name: "provision/seeds", Run: prov((*virt.Provisioner).EnsureSeeds)},
+		{Name: "provision/domains", Run: prov((*virt.Provisioner).EnsureDomains)},
+		{Name: "provision/start", Run: prov((*virt.Provisioner).Start)},
+		{Name: "provision/ssh", Run: prov(func(_ *virt.Provisioner, ctx context.Context) error { return hv.w.Wait(ctx, cl.nodes) })},
 	}
-	phases = append(phases, b.phases()...)
-	phases = append(phases, b.addonPhases()...)
-	return phases
+	list = append(list, b.Phases()...)
+	list = append(list, b.AddonPhases()...)
+	return list
 }
 
 // phaseNames lists up's phases, for --only and --skip completion.
 func phaseNames() []string {
-	var names []string
-	for _, p := range upPhases(&hypervisor{}, &bootstrapper{}, &cluster{}) {
-		names = append(names, p.name)
-	}
-	return names
+	return phase.Names(upPhases(&hypervisor{}, &phases.Bootstrapper{}, &cluster{}))
 }
 
 // ingressClass is the IngressClass kprov's ingress serves.
@@ -305,4 +301,14 @@ func plural(n int, word string) string {
 		return "1 " + word
 	}
 	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// newBootstrapper opens SSH to cl's nodes for the bootstrap and addon
+// phases (imageSum may be nil).
+func newBootstrapper(env Env, cl *cluster, specPath string, parallel int, locked bool, imageSum func() string) (*phases.Bootstrapper, error) {
+	return phases.New(phases.Options{
+		Out: env.Stderr, Echo: env.Verbose(), AgentSocket: env.Lookup("SSH_AUTH_SOCK"),
+		StateDir: cl.dir, SpecPath: specPath, Cluster: cl.spec.Cluster, Nodes: cl.nodes, Secrets: cl.secrets,
+		Parallel: parallel, Locked: locked, ImageSum: imageSum,
+	})
 }

@@ -46,12 +46,12 @@ func newVerify(env Env) *cobra.Command {
 			if cl.dir != want {
 				return fmt.Errorf("no state folder %s: create the cluster with `kprov up %s` first", want, args[0])
 			}
-			b, err := newBootstrapper(env, cl, args[0], 8)
+			b, err := newBootstrapper(env, cl, args[0], 8, false, nil)
 			if err != nil {
 				return err
 			}
-			defer b.closer()
-			client, err := b.api()
+			defer b.Close()
+			client, err := b.API()
 			if err != nil {
 				return err
 			}
@@ -59,7 +59,7 @@ func newVerify(env Env) *cobra.Command {
 			checks := verify.Cluster(cmd.Context(), client.Dynamic, e)
 			if !skipNodes {
 				var nodes []verify.Runner
-				for _, n := range b.all {
+				for _, n := range b.Nodes() {
 					nodes = append(nodes, n)
 				}
 				checks = append(checks, verify.Nodes(cmd.Context(), nodes, e)...)

@@ -1,4 +1,4 @@
-package cli
+package phases
 
 import (
 	"context"
@@ -12,24 +12,24 @@ import (
 	"github.com/kprov/kprov/bootstrap/addons"
 	"github.com/kprov/kprov/bootstrap/apply"
 	"github.com/kprov/kprov/bootstrap/binaries"
-	"github.com/kprov/kprov/internal/artifacts"
+	"github.com/kprov/kprov/internal/phase"
 	"github.com/kprov/kprov/provision/spec"
 	"github.com/kprov/kprov/provision/state"
 )
 
-// addonPhases apply the cluster's networking after kubeadm: each phase
+// AddonPhases apply the cluster's networking after kubeadm: each phase
 // applies its step of the addon plan and waits for it to roll out.
-func (b *bootstrapper) addonPhases() []phase {
+func (b *Bootstrapper) AddonPhases() []phase.Phase {
 	step := func(names ...string) func(context.Context) error {
 		return func(ctx context.Context) error { return b.applySteps(ctx, names...) }
 	}
-	return []phase{
-		{"addons/dns", b.localDNS},
-		{"addons/calico", step(addons.StepCalico)},
-		{"addons/nodes-ready", b.nodesReady},
-		{"addons/load-balancer", step(addons.StepLoadBalancer, addons.StepPool)},
-		{"addons/ingress", step(addons.StepIngress)},
-		{"addons/policies", step(addons.StepPolicies)},
+	return []phase.Phase{
+		{Name: "addons/dns", Run: b.localDNS},
+		{Name: "addons/calico", Run: step(addons.StepCalico)},
+		{Name: "addons/nodes-ready", Run: b.nodesReady},
+		{Name: "addons/load-balancer", Run: step(addons.StepLoadBalancer, addons.StepPool)},
+		{Name: "addons/ingress", Run: step(addons.StepIngress)},
+		{Name: "addons/policies", Run: step(addons.StepPolicies)},
 	}
 }
 
@@ -37,11 +37,11 @@ func (b *bootstrapper) addonPhases() []phase {
 // they have none (isolated networks, bridges without nameservers): it would
 // not start ("no nameservers found"), and the cluster's names would not
 // resolve either.
-func (b *bootstrapper) localDNS(ctx context.Context) error {
-	if b.cl.spec.Cluster.NodesHaveDNS() {
+func (b *Bootstrapper) localDNS(ctx context.Context) error {
+	if b.o.Cluster.NodesHaveDNS() {
 		return nil
 	}
-	client, err := b.api()
+	client, err := b.API()
 	if err != nil {
 		return err
 	}
@@ -57,28 +57,28 @@ func (b *bootstrapper) localDNS(ctx context.Context) error {
 
 // nodesReady waits, once the CNI runs, for every node of the plan to be
 // Ready (timeouts.nodes_ready).
-func (b *bootstrapper) nodesReady(ctx context.Context) error {
-	client, err := b.api()
+func (b *Bootstrapper) nodesReady(ctx context.Context) error {
+	client, err := b.API()
 	if err != nil {
 		return err
 	}
 	var names []string
-	for _, n := range b.cl.nodes {
+	for _, n := range b.o.Nodes {
 		names = append(names, n.Name)
 	}
-	return client.NodesReady(ctx, names, b.cl.spec.Cluster.NodesReadyTimeout())
+	return client.NodesReady(ctx, names, b.o.Cluster.NodesReadyTimeout())
 }
 
 // addonSteps fetches the manifests (checked against the spec's and the
 // lock's sums, recorded in the lock) and builds the steps, once.
-func (b *bootstrapper) addonSteps(ctx context.Context) ([]addons.Step, error) {
+func (b *Bootstrapper) addonSteps(ctx context.Context) ([]addons.Step, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.steps != nil {
 		return b.steps, nil
 	}
-	steps, err := buildAddons(ctx, b.cl.spec.Cluster, b.specPath, b.locked, func(format string, args ...any) {
-		fmt.Fprintf(b.env.Stderr, "  "+format+"\n", args...)
+	steps, err := BuildAddons(ctx, b.o.Cluster, b.o.SpecPath, b.o.Locked, func(format string, args ...any) {
+		fmt.Fprintf(b.o.Out, "  "+format+"\n", args...)
 	})
 	if err != nil {
 		return nil, err
@@ -87,9 +87,9 @@ func (b *bootstrapper) addonSteps(ctx context.Context) ([]addons.Step, error) {
 	return steps, nil
 }
 
-// buildAddons fetches the spec's manifests, checks and records their sums
+// BuildAddons fetches the spec's manifests, checks and records their sums
 // in the lock file next to the spec, and builds the addon steps.
-func buildAddons(ctx context.Context, c *spec.Cluster, specPath string, locked bool, logf func(string, ...any)) ([]addons.Step, error) {
+func BuildAddons(ctx context.Context, c *spec.Cluster, specPath string, locked bool, logf func(string, ...any)) ([]addons.Step, error) {
 	lockPath := binaries.LockPath(specPath)
 	lock, err := binaries.LoadLock(lockPath)
 	if err != nil {
@@ -135,9 +135,9 @@ func buildAddons(ctx context.Context, c *spec.Cluster, specPath string, locked b
 	return steps, err
 }
 
-// api connects to the API server through the first control plane's SSH
+// API connects to the API server through the first control plane's SSH
 // connection, with the admin kubeconfig kubeadm/kubeconfig saved.
-func (b *bootstrapper) api() (*apply.Client, error) {
+func (b *Bootstrapper) API() (*apply.Client, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.client != nil {
@@ -147,7 +147,7 @@ func (b *bootstrapper) api() (*apply.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	kc, err := readKubeconfig(b.cl.dir)
+	kc, err := ReadKubeconfig(b.o.StateDir)
 	if err != nil {
 		return nil, err
 	}
@@ -155,12 +155,14 @@ func (b *bootstrapper) api() (*apply.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	client.RolloutTimeout = b.cl.spec.Cluster.RolloutTimeout()
+	client.RolloutTimeout = b.o.Cluster.RolloutTimeout()
 	b.client = client
 	return client, nil
 }
 
-func readKubeconfig(dir string) ([]byte, error) {
+// ReadKubeconfig reads the admin kubeconfig from the state folder dir,
+// or says to run kprov up when there is none.
+func ReadKubeconfig(dir string) ([]byte, error) {
 	path := filepath.Join(dir, state.KubeconfigFile)
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -169,12 +171,12 @@ func readKubeconfig(dir string) ([]byte, error) {
 	return data, err
 }
 
-func (b *bootstrapper) applySteps(ctx context.Context, names ...string) error {
+func (b *Bootstrapper) applySteps(ctx context.Context, names ...string) error {
 	steps, err := b.addonSteps(ctx)
 	if err != nil {
 		return err
 	}
-	client, err := b.api()
+	client, err := b.API()
 	if err != nil {
 		return err
 	}
@@ -206,18 +208,4 @@ func contains(ss []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// addonFiles renders the steps as files addons/N-STEP.yaml, in apply
-// order.
-func addonFiles(steps []addons.Step) ([]artifacts.File, error) {
-	var files []artifacts.File
-	for i, s := range steps {
-		data, err := addons.Encode(s.Objects)
-		if err != nil {
-			return nil, err
-		}
-		files = append(files, artifacts.File{Path: fmt.Sprintf("addons/%d-%s.yaml", i+1, s.Name), Data: data})
-	}
-	return files, nil
 }

@@ -1,7 +1,9 @@
-package cli
+package phases
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -19,8 +21,8 @@ import (
 // spec's mirrors, before kubeadm starts; checks each digest against
 // kprov.lock.hcl (with --locked, a changed digest is refused naming image,
 // both digests and the node) and pins the digests not pinned yet.
-func (b *bootstrapper) images(ctx context.Context) error {
-	c := b.cl.spec.Cluster
+func (b *Bootstrapper) images(ctx context.Context) error {
+	c := b.o.Cluster
 	imgs, err := b.imageList(ctx)
 	if err != nil {
 		return err
@@ -30,10 +32,10 @@ func (b *bootstrapper) images(ctx context.Context) error {
 		refs[i] = img.Ref
 	}
 	hosts := registry.Hosts(c, refs)
-	o := prepare.Options{SpecDir: filepath.Dir(b.specPath), Images: refs}
+	o := prepare.Options{SpecDir: filepath.Dir(b.o.SpecPath), Images: refs}
 	var mu sync.Mutex
 	var results []prepull.Result
-	err = remote.Each(ctx, b.all, b.parallel, func(ctx context.Context, n *remote.Node) error {
+	err = remote.Each(ctx, b.all, b.o.Parallel, func(ctx context.Context, n *remote.Node) error {
 		// The mirrors of every image's host (bootstrap/prepare knew
 		// kubeadm's only); nothing changes when they are all there.
 		pr, err := prepare.Containerd(ctx, n, c, o)
@@ -57,7 +59,7 @@ func (b *bootstrapper) images(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	pins, warnings, err := prepull.Check(results, imgs, b.locked)
+	pins, warnings, err := prepull.Check(results, imgs, b.o.Locked)
 	if err != nil {
 		return err
 	}
@@ -69,18 +71,18 @@ func (b *bootstrapper) images(ctx context.Context) error {
 
 // pinImages records the digests of imgs that kprov.lock.hcl does not hold
 // yet, or that changed (only without --locked; Check refused them with it).
-func (b *bootstrapper) pinImages(imgs []images.Image, pins map[string]string) error {
-	path, added, err := pinDigests(b.specPath, imgs, pins)
+func (b *Bootstrapper) pinImages(imgs []images.Image, pins map[string]string) error {
+	path, added, err := PinDigests(b.o.SpecPath, imgs, pins)
 	if len(added) > 0 {
 		b.changed(len(added), "%s: pinned the digest of %s (%s)", path, plural(len(added), "image"), strings.Join(added, ", "))
 	}
 	return err
 }
 
-// pinDigests writes pins (image ref -> digest) of imgs into the lock next
+// PinDigests writes pins (image ref -> digest) of imgs into the lock next
 // to specPath where it holds another digest or none; it returns the lock's
 // path and the refs it pinned.
-func pinDigests(specPath string, imgs []images.Image, pins map[string]string) (string, []string, error) {
+func PinDigests(specPath string, imgs []images.Image, pins map[string]string) (string, []string, error) {
 	path := binaries.LockPath(specPath)
 	lock, err := binaries.LoadLock(path)
 	if err != nil {
@@ -105,15 +107,37 @@ func pinDigests(specPath string, imgs []images.Image, pins map[string]string) (s
 
 // imageList is every image the cluster runs with the digests the lock pins,
 // read once per command (it fetches the addon manifests).
-func (b *bootstrapper) imageList(ctx context.Context) ([]images.Image, error) {
+func (b *Bootstrapper) imageList(ctx context.Context) ([]images.Image, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.imgs == nil {
-		imgs, err := clusterImages(ctx, b.env, b.cl, b.specPath)
+		imgs, err := ClusterImages(ctx, b.o.Cluster, b.o.SpecPath, b.o.Out)
 		if err != nil {
 			return nil, err
 		}
 		b.imgs = imgs
 	}
 	return b.imgs, nil
+}
+
+// ClusterImages is every image c runs: kubeadm's for its version, then the
+// addon objects' (the manifests fetched, checked and recorded in the lock
+// next to specPath, as render --addons does), each with the digest the
+// lock pins. Log lines go to log.
+func ClusterImages(ctx context.Context, c *spec.Cluster, specPath string, log io.Writer) ([]images.Image, error) {
+	// kubeadm's list first: an unknown version fails before any fetch.
+	if _, err := images.Kubeadm(c); err != nil {
+		return nil, err
+	}
+	steps, err := BuildAddons(ctx, c, specPath, false, func(format string, args ...any) {
+		fmt.Fprintf(log, format+"\n", args...)
+	})
+	if err != nil {
+		return nil, err
+	}
+	lock, err := binaries.LoadLock(binaries.LockPath(specPath))
+	if err != nil {
+		return nil, err
+	}
+	return images.List(c, steps, lock)
 }

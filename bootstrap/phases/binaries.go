@@ -1,0 +1,134 @@
+package phases
+
+import (
+	"context"
+	"io/fs"
+	"net/url"
+	"path"
+	"strings"
+
+	"github.com/kprov/kprov/bootstrap/binaries"
+	"github.com/kprov/kprov/bootstrap/prepare"
+	"github.com/kprov/kprov/bootstrap/remote"
+)
+
+// binaries pins the sha256 of the image, of kubeadm, kubelet and kubectl
+// and of the crictl tarball in kprov.lock.hcl (or, with --locked, refuses
+// any change), then installs the binaries, the kubelet's units and
+// /etc/crictl.yaml on every node, each binary checked against its pin
+// before it is used.
+func (b *Bootstrapper) binaries(ctx context.Context) error {
+	c := b.o.Cluster
+	lockPath := binaries.LockPath(b.o.SpecPath)
+	lock, err := binaries.LoadLock(lockPath)
+	if err != nil {
+		return err
+	}
+	pins := binaries.Expect(binaries.Pins(c), lock)
+	if sum := b.imageSum(); sum != "" {
+		for i := range pins {
+			if pins[i].Name == "image" && pins[i].SHA256 == "" {
+				pins[i].SHA256, pins[i].Origin = sum, binaries.FromContent
+			}
+		}
+	}
+	if pins, err = binaries.Resolve(ctx, binaries.HTTPFetcher{}, pins); err != nil {
+		return err
+	}
+	// Manifests are pinned when the addons read them; the rest now.
+	var known []binaries.Pin
+	for _, p := range pins {
+		if p.SHA256 != "" {
+			known = append(known, p)
+		}
+	}
+	mode := binaries.Record
+	if b.o.Locked {
+		mode = binaries.Locked
+	}
+	drift, err := binaries.Sync(lockPath, known, mode)
+	if err != nil {
+		return err
+	}
+	for _, d := range drift {
+		b.changed(1, "%s: %s", lockPath, d)
+	}
+	cmds, err := binaries.Commands(c, pins)
+	if err != nil {
+		return err
+	}
+	units, err := binaries.Units()
+	if err != nil {
+		return err
+	}
+	crictl, err := binaries.CrictlFile()
+	if err != nil {
+		return err
+	}
+	return remote.Each(ctx, b.all, b.o.Parallel, func(ctx context.Context, n *remote.Node) error {
+		srcs := binaries.Sources(c)
+		for i, cmd := range cmds {
+			out, err := n.Run(ctx, cmd)
+			if err != nil && i < len(srcs) {
+				return prepare.Unreachable(err, "the binaries source "+hostOf(srcs[i].URL), prepare.BinariesHint)
+			}
+			if err != nil {
+				return err
+			}
+			if strings.Contains(out, "installed") {
+				b.changed(1, "%s: %s", n.Name(), strings.TrimSpace(out))
+			}
+		}
+		changed := false
+		for _, u := range units {
+			wrote, err := ensureFile(ctx, n, u)
+			if err != nil {
+				return err
+			}
+			changed = changed || wrote
+		}
+		enabled, err := n.Run(ctx, "systemctl is-enabled kubelet.service 2>/dev/null || true")
+		if err != nil {
+			return err
+		}
+		if changed || strings.TrimSpace(enabled) != "enabled" {
+			if _, err := n.Run(ctx, binaries.EnableKubelet); err != nil {
+				return err
+			}
+			b.changed(1, "%s: kubelet unit installed and enabled", n.Name())
+		}
+		if wrote, err := ensureFile(ctx, n, crictl); err != nil {
+			return err
+		} else if wrote {
+			b.changed(1, "%s: wrote %s", n.Name(), crictl.Path)
+		}
+		return nil
+	})
+}
+
+// ensureFile writes f on n unless n already has it with that content; it
+// reports whether it wrote.
+func ensureFile(ctx context.Context, n *remote.Node, f binaries.File) (bool, error) {
+	have, err := n.Run(ctx, "cat "+remote.Quote(f.Path)+" 2>/dev/null || true")
+	if err != nil {
+		return false, err
+	}
+	if have == string(f.Content) {
+		return false, nil
+	}
+	if _, err := n.Run(ctx, "mkdir -p "+remote.Quote(path.Dir(f.Path))); err != nil {
+		return false, err
+	}
+	if err := n.Upload(ctx, f.Path, f.Content, fs.FileMode(f.Mode)); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// hostOf is a URL's host, for messages.
+func hostOf(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return raw
+}

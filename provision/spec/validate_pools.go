@@ -77,7 +77,7 @@ func (v *validator) pool(p *NodePool) {
 		v.errorf(v.at(p.Body, "memory"), "Too little memory", "Node pool %q: %s (%d MiB) is below the %d MiB a %s node needs (kubeadm's preflight minimum for control planes); set memory = \"2GiB\" or more.", p.Name, p.Memory, p.MemoryMiB, minMiB, p.Role)
 	}
 	if _, err := ParseMiB(p.DiskSize); err == nil && p.DiskSizeGiB < 4 {
-		v.errorf(v.at(p.Body, "disk_size"), "Disk too small", "Node pool %q: %s is too small for a Kubernetes node; use at least \"10GiB\".", p.Name, p.DiskSize)
+		v.errorf(v.at(p.Body, "disk_size"), "Disk too small", "Node pool %q: %s is too small for a Kubernetes node; use at least \"4GiB\" (\"10GiB\" or more leaves room for the container images).", p.Name, p.DiskSize)
 	}
 	v.oneOf(p.Body, "disk_bus", p.DiskBus, "nvme", "virtio")
 	for _, k := range sortedKeys(p.Labels) {

@@ -11,9 +11,9 @@ import (
 	"time"
 )
 
-// LockFile in a state folder is held (flock) while a command changes the
+// LeaseFile in a state folder is held (flock) while a command changes the
 // cluster; it names its holder so a second command can say who.
-const LockFile = "lock"
+const LeaseFile = "lock"
 
 // Holder is who holds, or last held, a state folder's lock.
 type Holder struct {
@@ -59,7 +59,7 @@ func Lock(dir, command string) (*Lease, error) {
 	if err := ensureDir(dir); err != nil {
 		return nil, err
 	}
-	path := filepath.Join(dir, LockFile)
+	path := filepath.Join(dir, LeaseFile)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err

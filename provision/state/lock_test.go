@@ -49,7 +49,7 @@ func TestLockNamesHolder(t *testing.T) {
 			t.Errorf("message lacks %q: %v", want, err)
 		}
 	}
-	if fi, err := os.Stat(filepath.Join(dir, state.LockFile)); err != nil || fi.Mode().Perm() != 0o600 {
+	if fi, err := os.Stat(filepath.Join(dir, state.LeaseFile)); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("lock file: %v %v", fi, err)
 	}
 	l.Release()

@@ -184,3 +184,27 @@ func TestFakeDownKeepImage(t *testing.T) {
 		}
 	}
 }
+
+// status shows each planned node's state and drift, and tagged leftovers.
+func TestFakeStatus(t *testing.T) {
+	f, _ := converged(t, fakeSpec(t, "st", 2))
+	if err := f.DomainDestroy(libvirt.Domain{Name: "kprov-st-cp-1"}); err != nil {
+		t.Fatal(err)
+	}
+	p := fakeProvisioner(t, f, fakeSpec(t, "st", 1))
+	p.Hashes["worker-1"] = "changed"
+	got, err := Status(p.Conn, "st", p.Nodes, p.Hashes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, s := range got {
+		lines = append(lines, fmt.Sprintf("%s %s %s drifted=%t", s.Name, s.Domain, s.State, s.Drifted))
+	}
+	want := "cp-1 kprov-st-cp-1 shut off drifted=false\n" +
+		"worker-1 kprov-st-worker-1 running drifted=true\n" +
+		"worker-2 kprov-st-worker-2 running (not in spec) drifted=false"
+	if g := strings.Join(lines, "\n"); g != want {
+		t.Errorf("status:\n%s\nwant\n%s", g, want)
+	}
+}

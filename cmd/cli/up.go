@@ -172,7 +172,7 @@ func (h *hypervisor) phase(f func(*virt.Provisioner, context.Context) error) fun
 			return err
 		}
 		err := f(h.p, ctx)
-		if err == nil || ctx.Err() != nil || h.conn.L.IsConnected() {
+		if err == nil || ctx.Err() != nil || h.conn.IsConnected() {
 			return err
 		}
 		fmt.Fprintf(h.env.Stderr, "  lost the connection to libvirt (%v): connecting again\n", err)

@@ -38,7 +38,7 @@ func BenchmarkDiskStaging(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	l := conn.L
+	l := virt.Raw(conn)
 	pool, err := l.StoragePoolLookupByName(plan.ResourceName(c.Name))
 	if err != nil {
 		b.Fatal(err)

@@ -42,7 +42,7 @@ func (p *Provisioner) Compare(ctx context.Context) ([]Change, error) {
 		return nil, err
 	}
 	out = append(out, net)
-	l := p.Conn.L
+	l := p.Conn.l
 	pool, err := l.StoragePoolLookupByName(p.name())
 	havePool := err == nil
 	switch {
@@ -131,7 +131,7 @@ func (p *Provisioner) compareNetwork() (Change, error) {
 	if err != nil {
 		return c, err
 	}
-	l := p.Conn.L
+	l := p.Conn.l
 	net, err := l.NetworkLookupByName(p.name())
 	if notFound(err) {
 		return c, nil
@@ -178,7 +178,7 @@ func (p *Provisioner) compareNetwork() (Change, error) {
 // defined from another spec, and then what differs.
 func (p *Provisioner) compareDomain(n plan.Node) (Change, error) {
 	c := Change{Action: Add, Kind: "domain", Name: n.Domain, Node: n.Name}
-	l := p.Conn.L
+	l := p.Conn.l
 	dom, err := l.DomainLookupByName(n.Domain)
 	if notFound(err) {
 		return c, nil
@@ -268,7 +268,7 @@ func domainDiff(have, want *libvirtxml.Domain) []string {
 // leftovers are the domains tagged for the cluster that the spec no
 // longer plans.
 func (p *Provisioner) leftovers(planned map[string]bool) ([]Change, error) {
-	l := p.Conn.L
+	l := p.Conn.l
 	doms, _, err := l.ConnectListAllDomains(1, 0)
 	if err != nil {
 		return nil, wrap("list domains", err)

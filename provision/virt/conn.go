@@ -30,7 +30,7 @@ const DefaultSocket = "/var/run/libvirt/libvirt-sock"
 
 // Conn is a connection to one libvirt daemon.
 type Conn struct {
-	L   *libvirt.Libvirt
+	l   client
 	URI string
 	ssh *ssh.Client
 	// hops are the ProxyJump hosts' connections, first hop first.
@@ -78,7 +78,7 @@ func (c *Conn) Upload(vol libvirt.StorageVol, r io.Reader, size uint64) error {
 	c.streams.Lock()
 	defer c.streams.Unlock()
 	cr := &counting{r: r}
-	return c.guard("upload of volume "+vol.Name, cr, func() error { return c.L.StorageVolUpload(vol, cr, 0, size, 0) })
+	return c.guard("upload of volume "+vol.Name, cr, func() error { return c.l.StorageVolUpload(vol, cr, 0, size, 0) })
 }
 
 // Download streams vol into w, one stream at a time.
@@ -86,7 +86,7 @@ func (c *Conn) Download(vol libvirt.StorageVol, w io.Writer) error {
 	c.streams.Lock()
 	defer c.streams.Unlock()
 	cw := &counting{w: w}
-	return c.guard("download of volume "+vol.Name, cw, func() error { return c.L.StorageVolDownload(vol, cw, 0, 0, 0) })
+	return c.guard("download of volume "+vol.Name, cw, func() error { return c.l.StorageVolDownload(vol, cw, 0, 0, 0) })
 }
 
 // ReadVolume copies vol into w: straight from its file when libvirtd runs
@@ -94,7 +94,7 @@ func (c *Conn) Download(vol libvirt.StorageVol, w io.Writer) error {
 // The file is what the stream would read, without the stream's risks.
 func (c *Conn) ReadVolume(vol libvirt.StorageVol, w io.Writer) error {
 	if strings.HasPrefix(c.URI, "qemu://") || strings.HasPrefix(c.URI, "qemu:///") {
-		if path, err := c.L.StorageVolGetPath(vol); err == nil {
+		if path, err := c.l.StorageVolGetPath(vol); err == nil {
 			if f, err := os.Open(path); err == nil {
 				defer f.Close()
 				_, err := io.Copy(w, f)
@@ -227,9 +227,10 @@ func Dial(ctx context.Context, uri string, opts DialOptions) (*Conn, error) {
 	c.raw = conn
 	// The command's context (SIGINT, SIGTERM) ends every libvirt call.
 	c.unwatch = context.AfterFunc(ctx, c.abort)
-	c.L = libvirt.NewWithDialer(dialers.NewAlreadyConnected(conn))
+	lv := libvirt.NewWithDialer(dialers.NewAlreadyConnected(conn))
+	c.l = lv
 	timer := time.AfterFunc(opts.Timeout, c.abort)
-	err = c.L.ConnectToURI(libvirt.QEMUSystem)
+	err = lv.ConnectToURI(libvirt.QEMUSystem)
 	answered := timer.Stop()
 	if err != nil {
 		c.Close()
@@ -250,12 +251,16 @@ func (c *Conn) Close() error {
 		c.unwatch()
 	}
 	var err error
-	if c.L != nil {
-		err = c.L.Disconnect()
+	if c.l != nil {
+		err = c.l.Disconnect()
 	}
 	c.closeSSH()
 	return err
 }
+
+// IsConnected reports whether the libvirt connection is still up: false
+// once libvirtd went away or the connection was closed under a call.
+func (c *Conn) IsConnected() bool { return c.l != nil && c.l.IsConnected() }
 
 // UnreachableError is a libvirt daemon kprov could not talk to.
 type UnreachableError struct {
@@ -273,7 +278,7 @@ func (e *UnreachableError) Unwrap() error { return e.Err }
 // Host reads the daemon's libvirt version and chooses the domain type for
 // the spec's accelerator, saying why.
 func (c *Conn) Host(accelerator string) (plan.Host, string, error) {
-	v, err := c.L.ConnectGetLibVersion()
+	v, err := c.l.ConnectGetLibVersion()
 	if err != nil {
 		return plan.Host{}, "", fmt.Errorf("libvirt version: %w", err)
 	}
@@ -299,7 +304,7 @@ func (c *Conn) Host(accelerator string) (plan.Host, string, error) {
 
 // kvmUsable asks libvirt's domain capabilities whether KVM domains work.
 func (c *Conn) kvmUsable() (bool, string) {
-	caps, err := c.L.ConnectGetDomainCapabilities(nil, libvirt.OptString{"x86_64"}, nil, libvirt.OptString{"kvm"}, 0)
+	caps, err := c.l.ConnectGetDomainCapabilities(nil, libvirt.OptString{"x86_64"}, nil, libvirt.OptString{"kvm"}, 0)
 	if err != nil {
 		return false, "libvirt reports no KVM support (" + strings.TrimSpace(err.Error()) + ")"
 	}

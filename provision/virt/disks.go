@@ -14,7 +14,7 @@ import (
 // qemuOwner is the uid and gid QEMU runs as, from the host capabilities'
 // DAC label (+64055:+994 on Debian).
 func (p *Provisioner) qemuOwner() (uid, gid string, err error) {
-	x, err := p.Conn.L.ConnectGetCapabilities()
+	x, err := p.Conn.l.ConnectGetCapabilities()
 	if err != nil {
 		return "", "", wrap("host capabilities", err)
 	}
@@ -61,7 +61,7 @@ func (p *Provisioner) EnsureDisks(ctx context.Context) error {
 			return err
 		}
 	}
-	l := p.Conn.L
+	l := p.Conn.l
 	return eachNode(ctx, p.Nodes, p.Parallel, func(ctx context.Context, n plan.Node) error {
 		name := plan.OverlayVolumeName(n)
 		if _, err := l.StorageVolLookupByName(pool, name); err == nil {
@@ -92,7 +92,7 @@ func (p *Provisioner) EnsureSeeds(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	l := p.Conn.L
+	l := p.Conn.l
 	return eachNode(ctx, p.Nodes, p.Parallel, func(ctx context.Context, n plan.Node) error {
 		iso, ok := p.Seeds[n.Name]
 		if !ok {

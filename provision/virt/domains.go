@@ -12,10 +12,10 @@ import (
 
 // meta reads kprov's metadata from a defined domain.
 func (p *Provisioner) meta(dom libvirt.Domain) (plan.NodeMeta, bool, error) {
-	return domainMeta(p.Conn.L, dom)
+	return domainMeta(p.Conn.l, dom)
 }
 
-func domainMeta(l *libvirt.Libvirt, dom libvirt.Domain) (plan.NodeMeta, bool, error) {
+func domainMeta(l client, dom libvirt.Domain) (plan.NodeMeta, bool, error) {
 	x, err := l.DomainGetXMLDesc(dom, libvirt.DomainXMLInactive)
 	if err != nil {
 		return plan.NodeMeta{}, false, err
@@ -36,7 +36,7 @@ type Drift struct {
 // definition. With Replace it removes them (domain, disk, seed) so the
 // following steps recreate them; without, it only reports them.
 func (p *Provisioner) CheckDrift(ctx context.Context) ([]Drift, error) {
-	l := p.Conn.L
+	l := p.Conn.l
 	var drifts []Drift
 	for _, n := range p.Nodes {
 		dom, err := l.DomainLookupByName(n.Domain)
@@ -72,7 +72,7 @@ func (p *Provisioner) CheckDrift(ctx context.Context) ([]Drift, error) {
 // removeNode destroys and undefines a node's domain and deletes its disk
 // and seed.
 func (p *Provisioner) removeNode(dom libvirt.Domain, n plan.Node) error {
-	if err := removeDomain(p.Conn.L, &p.counter, dom); err != nil {
+	if err := removeDomain(p.Conn.l, &p.counter, dom); err != nil {
 		return wrap("remove domain "+n.Domain, err)
 	}
 	pool, err := p.pool()
@@ -80,7 +80,7 @@ func (p *Provisioner) removeNode(dom libvirt.Domain, n plan.Node) error {
 		return err
 	}
 	for _, name := range []string{plan.OverlayVolumeName(n), plan.SeedVolumeName(n)} {
-		if err := deleteVolume(p.Conn.L, &p.counter, pool, name); err != nil {
+		if err := deleteVolume(p.Conn.l, &p.counter, pool, name); err != nil {
 			return err
 		}
 	}
@@ -89,7 +89,7 @@ func (p *Provisioner) removeNode(dom libvirt.Domain, n plan.Node) error {
 
 // EnsureDomains defines the domains that do not exist yet.
 func (p *Provisioner) EnsureDomains(ctx context.Context) error {
-	l := p.Conn.L
+	l := p.Conn.l
 	return eachNode(ctx, p.Nodes, p.Parallel, func(ctx context.Context, n plan.Node) error {
 		if _, err := l.DomainLookupByName(n.Domain); err == nil {
 			return nil
@@ -114,7 +114,7 @@ func (p *Provisioner) EnsureDomains(ctx context.Context) error {
 
 // Start starts every domain that is not running.
 func (p *Provisioner) Start(ctx context.Context) error {
-	l := p.Conn.L
+	l := p.Conn.l
 	return eachNode(ctx, p.Nodes, p.Parallel, func(ctx context.Context, n plan.Node) error {
 		dom, err := l.DomainLookupByName(n.Domain)
 		if err != nil {
@@ -136,7 +136,7 @@ func (p *Provisioner) Start(ctx context.Context) error {
 }
 
 // removeDomain stops (if running) and undefines dom.
-func removeDomain(l *libvirt.Libvirt, c *counter, dom libvirt.Domain) error {
+func removeDomain(l client, c *counter, dom libvirt.Domain) error {
 	state, _, err := l.DomainGetState(dom, 0)
 	if err != nil {
 		return err
@@ -156,7 +156,7 @@ func removeDomain(l *libvirt.Libvirt, c *counter, dom libvirt.Domain) error {
 }
 
 // deleteVolume deletes a volume of pool if it exists.
-func deleteVolume(l *libvirt.Libvirt, c *counter, pool libvirt.StoragePool, name string) error {
+func deleteVolume(l client, c *counter, pool libvirt.StoragePool, name string) error {
 	vol, err := l.StorageVolLookupByName(pool, name)
 	if notFound(err) {
 		return nil

@@ -35,7 +35,7 @@ func (t *Teardown) logf(format string, args ...any) {
 // Run removes every tagged domain, the cluster's volumes, pool and
 // network. It is safe to run twice and after a partial `up`.
 func (t *Teardown) Run(ctx context.Context) error {
-	l := t.Conn.L
+	l := t.Conn.l
 	name := plan.ResourceName(t.Cluster)
 	prefix := plan.Prefix(t.Cluster)
 	doms, _, err := l.ConnectListAllDomains(1, 0)
@@ -76,7 +76,7 @@ func (t *Teardown) Run(ctx context.Context) error {
 }
 
 func (t *Teardown) pool(name, prefix string) error {
-	l := t.Conn.L
+	l := t.Conn.l
 	pool, err := l.StoragePoolLookupByName(name)
 	if notFound(err) {
 		return nil
@@ -131,7 +131,7 @@ func (t *Teardown) pool(name, prefix string) error {
 }
 
 func (t *Teardown) network(name string) error {
-	l := t.Conn.L
+	l := t.Conn.l
 	net, err := l.NetworkLookupByName(name)
 	if notFound(err) {
 		return nil

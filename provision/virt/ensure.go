@@ -58,7 +58,7 @@ func (p *Provisioner) EnsureNetwork(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	l := p.Conn.L
+	l := p.Conn.l
 	net, err := l.NetworkLookupByName(p.name())
 	if notFound(err) {
 		x, err := want.Marshal()
@@ -93,7 +93,7 @@ func (p *Provisioner) EnsureNetwork(ctx context.Context) error {
 
 // updateDHCP adds the planned DHCP host entries the live network lacks.
 func (p *Provisioner) updateDHCP(net libvirt.Network, want *libvirtxml.Network) error {
-	l := p.Conn.L
+	l := p.Conn.l
 	x, err := l.NetworkGetXMLDesc(net, 0)
 	if err != nil {
 		return wrap("read network "+p.name(), err)
@@ -173,7 +173,7 @@ func sameNetwork(have, want *libvirtxml.Network) error {
 
 // EnsurePool defines, builds and starts the cluster's storage pool.
 func (p *Provisioner) EnsurePool(ctx context.Context) error {
-	l := p.Conn.L
+	l := p.Conn.l
 	pool, err := l.StoragePoolLookupByName(p.name())
 	if notFound(err) {
 		x, err := plan.Pool(p.Cluster).Marshal()
@@ -210,13 +210,13 @@ func (p *Provisioner) EnsurePool(ctx context.Context) error {
 }
 
 func (p *Provisioner) pool() (libvirt.StoragePool, error) {
-	pool, err := p.Conn.L.StoragePoolLookupByName(p.name())
+	pool, err := p.Conn.l.StoragePoolLookupByName(p.name())
 	return pool, wrap("look up pool "+p.name(), err)
 }
 
 // upload creates a volume from x and streams size bytes of r into it.
 func (p *Provisioner) upload(pool libvirt.StoragePool, x string, r io.Reader, size uint64) (libvirt.StorageVol, error) {
-	l := p.Conn.L
+	l := p.Conn.l
 	var vol libvirt.StorageVol
 	err := p.mutate(func() (err error) { vol, err = l.StorageVolCreateXML(pool, x, 0); return err })
 	if err != nil {

@@ -322,11 +322,11 @@ func TestStreamStall(t *testing.T) {
 	}
 	// A second connection to cut: the first one cleans up after the test.
 	cut := labtest.Dial(t)
-	pool, err := cut.L.StoragePoolLookupByName("kprov-stall")
+	pool, err := virt.Raw(cut).StoragePoolLookupByName("kprov-stall")
 	if err != nil {
 		t.Fatal(err)
 	}
-	vol, err := cut.L.StorageVolLookupByName(pool, plan.BaseVolumeName(c))
+	vol, err := virt.Raw(cut).StorageVolLookupByName(pool, plan.BaseVolumeName(c))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,7 +341,7 @@ func TestStreamStall(t *testing.T) {
 		t.Errorf("message: %v", err)
 	}
 	select {
-	case <-cut.L.Disconnected():
+	case <-virt.Raw(cut).Disconnected():
 	case <-time.After(5 * time.Second):
 		t.Error("the connection is still up")
 	}

@@ -112,7 +112,7 @@ func (p *Provisioner) EnsureImage(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	l := p.Conn.L
+	l := p.Conn.l
 	name := plan.BaseVolumeName(p.Cluster)
 	vol, err := l.StorageVolLookupByName(pool, name)
 	if err == nil {
@@ -176,7 +176,7 @@ func (p *Provisioner) EnsureImage(ctx context.Context) (err error) {
 func (p *Provisioner) diskUses(pool libvirt.StoragePool) (string, error) {
 	for _, n := range p.Nodes {
 		name := plan.OverlayVolumeName(n)
-		_, err := p.Conn.L.StorageVolLookupByName(pool, name)
+		_, err := p.Conn.l.StorageVolLookupByName(pool, name)
 		if err == nil {
 			return name, nil
 		}

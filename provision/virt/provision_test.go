@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -113,9 +114,11 @@ func TestDownKeepsOthers(t *testing.T) {
 	}
 	// A domain named like kprov's but not tagged by it.
 	stranger := `<domain type='qemu'><name>kprov-keep-b-cp-1</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os></domain>`
-	if _, err := conn.L.DomainDefineXML(stranger); err != nil {
+	strangerXML := filepath.Join(t.TempDir(), "stranger.xml")
+	if err := os.WriteFile(strangerXML, []byte(stranger), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	labtest.Virsh(t, "define", strangerXML)
 	defer labtest.Virsh(t, "undefine", "kprov-keep-b-cp-1")
 	if err := (&virt.Teardown{Conn: conn, Cluster: "keep-b"}).Run(ctx); err != nil {
 		t.Fatal(err)

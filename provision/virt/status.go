@@ -23,7 +23,7 @@ type NodeStatus struct {
 // Status lists the planned nodes with their live state, plus any domain
 // tagged for the cluster that the spec no longer plans.
 func Status(c *Conn, cluster string, nodes []plan.Node, hashes map[string]string) ([]NodeStatus, error) {
-	l := c.L
+	l := c.l
 	doms, _, err := l.ConnectListAllDomains(1, 0)
 	if err != nil {
 		return nil, wrap("list domains", err)

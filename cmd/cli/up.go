@@ -240,11 +240,12 @@ func (h *hypervisor) open(ctx context.Context) error {
 		// An upload to another host takes minutes: show it.
 		p.Progress, p.Terminal = env.Stderr, terminal(env.Stderr)
 	}
-	seeds, err := artifacts.NodeSeeds(c, cl.nodes, cl.secrets)
+	// The plan render writes for this host is what up defines and uploads.
+	set, err := artifacts.Build(c, cl.nodes, host, cl.secrets)
 	if err != nil {
 		return err
 	}
-	p.Hashes, p.Seeds = artifacts.Hashes(c, cl.nodes), seeds.ISO
+	p.Hashes, p.Defs, p.Seeds = artifacts.Hashes(c, cl.nodes), set.Defs, set.Seeds.ISO
 	w := &virt.Waiter{Secrets: cl.secrets, User: c.SSH.User, Host: host, Timeout: c.BootTimeout(), Log: p.Log}
 	if local(conn.URI) {
 		w.ConsoleTail = func(n plan.Node) string { return virt.FileTail(plan.ConsoleLog(host, n), 25) }

@@ -34,6 +34,10 @@ type Set struct {
 	Host       plan.Host
 	APIVersion string
 	Files      []File
+	// Defs are the libvirt objects Files hold as XML, for up to define.
+	Defs *plan.Definitions
+	// Seeds are the cloud-init files Files hold and their ISO, for up.
+	Seeds Seeds
 }
 
 // Nodes plans the cluster's nodes, keeping the ingress addresses free.
@@ -69,14 +73,15 @@ func Build(c *spec.Cluster, nodes []plan.Node, h plan.Host, secrets *state.Secre
 		return nil
 	}
 
-	network, err := plan.Network(c, nodes)
+	defs, err := plan.Define(c, nodes, h, Hashes(c, nodes))
 	if err != nil {
 		return nil, err
 	}
-	if err := xml("libvirt/network.xml", network, ""); err != nil {
+	set.Defs = defs
+	if err := xml("libvirt/network.xml", defs.Network, ""); err != nil {
 		return nil, err
 	}
-	if err := xml("libvirt/pool.xml", plan.Pool(c), ""); err != nil {
+	if err := xml("libvirt/pool.xml", defs.Pool, ""); err != nil {
 		return nil, err
 	}
 	// The base image and seed ISO sizes are known only when they are
@@ -92,6 +97,7 @@ func Build(c *spec.Cluster, nodes []plan.Node, h plan.Host, secrets *state.Secre
 	if err != nil {
 		return nil, err
 	}
+	set.Seeds = seeds
 	configs, err := KubeadmConfigs(c, nodes, secrets)
 	if err != nil {
 		return nil, err
@@ -105,11 +111,7 @@ func Build(c *spec.Cluster, nodes []plan.Node, h plan.Host, secrets *state.Secre
 		if err := xml("libvirt/volumes/"+plan.SeedVolumeName(n)+".xml", plan.SeedVolume(n, 0), n.Name); err != nil {
 			return nil, err
 		}
-		dom, err := plan.Domain(c, n, h, NodeHash(c, n))
-		if err != nil {
-			return nil, fmt.Errorf("node %s: %w", n.Name, err)
-		}
-		if err := xml("libvirt/domains/"+n.Domain+".xml", dom, n.Name); err != nil {
+		if err := xml("libvirt/domains/"+n.Domain+".xml", defs.Domains[n.Name], n.Name); err != nil {
 			return nil, err
 		}
 		seed := seeds.Files[n.Name]

@@ -127,10 +127,11 @@ func (p *Provisioner) activeChange(kind, name string, active func() (int32, erro
 
 func (p *Provisioner) compareNetwork() (Change, error) {
 	c := Change{Action: Add, Kind: "network", Name: p.name()}
-	want, err := plan.Network(p.Cluster, p.Nodes)
+	defs, err := p.defs()
 	if err != nil {
 		return c, err
 	}
+	want := defs.Network
 	l := p.Conn.l
 	net, err := l.NetworkLookupByName(p.name())
 	if notFound(err) {
@@ -200,10 +201,11 @@ func (p *Provisioner) compareDomain(n plan.Node) (Change, error) {
 	}
 	c.Action = Unchanged
 	if m.SpecHash != p.Hashes[n.Name] {
-		want, err := plan.Domain(p.Cluster, n, p.Host, p.Hashes[n.Name])
+		defs, err := p.defs()
 		if err != nil {
 			return c, err
 		}
+		want := defs.Domains[n.Name]
 		c.Action = Modify
 		c.Details = domainDiff(&have, want)
 		if len(c.Details) == 0 {

@@ -89,6 +89,10 @@ func (p *Provisioner) removeNode(dom libvirt.Domain, n plan.Node) error {
 
 // EnsureDomains defines the domains that do not exist yet.
 func (p *Provisioner) EnsureDomains(ctx context.Context) error {
+	defs, err := p.defs() // before the nodes' goroutines
+	if err != nil {
+		return err
+	}
 	l := p.Conn.l
 	return eachNode(ctx, p.Nodes, p.Parallel, func(ctx context.Context, n plan.Node) error {
 		if _, err := l.DomainLookupByName(n.Domain); err == nil {
@@ -96,11 +100,7 @@ func (p *Provisioner) EnsureDomains(ctx context.Context) error {
 		} else if !notFound(err) {
 			return wrap("look up domain "+n.Domain, err)
 		}
-		d, err := plan.Domain(p.Cluster, n, p.Host, p.Hashes[n.Name])
-		if err != nil {
-			return err
-		}
-		x, err := d.Marshal()
+		x, err := defs.Domains[n.Name].Marshal()
 		if err != nil {
 			return err
 		}

@@ -30,6 +30,9 @@ type Provisioner struct {
 	Image ImageSource
 	// ImageSHA256 is the base image's sha256, once EnsureImage hashed it.
 	ImageSHA256 string
+	// Defs are the network, pool and domains to define (render's); nil
+	// plans them from Cluster, Nodes, Host and Hashes on first use.
+	Defs *plan.Definitions
 	// Replace recreates nodes whose definition drifted from the spec.
 	Replace bool
 	// Parallel bounds how many nodes are worked on at once.
@@ -51,13 +54,26 @@ func (p *Provisioner) logf(format string, args ...any) {
 
 func (p *Provisioner) name() string { return plan.ResourceName(p.Cluster.Name) }
 
+// defs are the objects to define: Defs, or planned once when not given.
+func (p *Provisioner) defs() (*plan.Definitions, error) {
+	if p.Defs == nil {
+		d, err := plan.Define(p.Cluster, p.Nodes, p.Host, p.Hashes)
+		if err != nil {
+			return nil, err
+		}
+		p.Defs = d
+	}
+	return p.Defs, nil
+}
+
 // EnsureNetwork defines and starts the cluster's network; on an existing
 // one it adds DHCP host entries for new nodes and reports other drift.
 func (p *Provisioner) EnsureNetwork(ctx context.Context) error {
-	want, err := plan.Network(p.Cluster, p.Nodes)
+	defs, err := p.defs()
 	if err != nil {
 		return err
 	}
+	want := defs.Network
 	l := p.Conn.l
 	net, err := l.NetworkLookupByName(p.name())
 	if notFound(err) {
@@ -176,7 +192,11 @@ func (p *Provisioner) EnsurePool(ctx context.Context) error {
 	l := p.Conn.l
 	pool, err := l.StoragePoolLookupByName(p.name())
 	if notFound(err) {
-		x, err := plan.Pool(p.Cluster).Marshal()
+		defs, err := p.defs()
+		if err != nil {
+			return err
+		}
+		x, err := defs.Pool.Marshal()
 		if err != nil {
 			return err
 		}

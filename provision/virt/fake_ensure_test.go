@@ -272,3 +272,30 @@ func TestFakePartialFailure(t *testing.T) {
 		})
 	}
 }
+
+// Given Defs (render's objects), up defines exactly those, not a plan of
+// its own: a domain changed in Defs is what the host holds.
+func TestFakeDefinesGivenDefs(t *testing.T) {
+	c := fakeSpec(t, "given", 1)
+	f := newFake()
+	p := fakeProvisioner(t, f, c)
+	defs, err := plan.Define(p.Cluster, p.Nodes, p.Host, p.Hashes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defs.Domains["cp-1"].Description = "from the plan render wrote"
+	p.Defs = defs
+	if err := ensureAll(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	want, err := defs.Domains["cp-1"].Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	have := f.doms["kprov-given-cp-1"].xml
+	f.mu.Unlock()
+	if have != want {
+		t.Errorf("defined:\n%s\nwant the given definition:\n%s", have, want)
+	}
+}

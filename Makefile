@@ -27,13 +27,14 @@ demo: build
 
 # Debian packages the tests use: the judges (virt-xml-validate, cloud-init's
 # schema check, isoinfo/xorriso, openssl), a real libvirtd with QEMU, sshd
-# for SSH tests, and what the lab image build needs.
+# for SSH tests, curl (the nodes' install script, run against a closed
+# port), and what the lab image build needs.
 deps:
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 		libvirt-clients libxml2-utils cloud-init openssl openssh-client openssh-server sudo util-linux diffutils \
 		genisoimage xorriso libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils \
-		dnsmasq-base iproute2 iptables debootstrap extlinux syslinux-common e2fsprogs fdisk containerd bird busybox iputils-ping >/dev/null
+		dnsmasq-base iproute2 iptables debootstrap extlinux syslinux-common e2fsprogs fdisk containerd bird busybox iputils-ping curl >/dev/null
 	@# bird is here for its parser (bird -p); its own daemon is not wanted.
 	-@$(SUDO) systemctl disable --now bird.service bird6.service >/dev/null 2>&1
 

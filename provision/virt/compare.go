@@ -153,24 +153,9 @@ func (p *Provisioner) compareNetwork() (Change, error) {
 		c.Action = Modify
 		c.Details = append(c.Details, err.Error()+": up refuses it; `kprov down` and `kprov up` rebuild the network")
 	}
-	known := map[string]bool{}
-	for _, ip := range have.IPs {
-		if ip.DHCP != nil {
-			for _, h := range ip.DHCP.Hosts {
-				known[strings.ToLower(h.MAC)] = true
-			}
-		}
-	}
-	for _, ip := range want.IPs {
-		if ip.DHCP == nil {
-			continue
-		}
-		for _, h := range ip.DHCP.Hosts {
-			if !known[strings.ToLower(h.MAC)] {
-				c.Action = Modify
-				c.Details = append(c.Details, fmt.Sprintf("add DHCP host %s %s -> %s", h.Name, h.MAC, h.IP))
-			}
-		}
+	for _, h := range missingDHCPHosts(&have, want) {
+		c.Action = Modify
+		c.Details = append(c.Details, fmt.Sprintf("add DHCP host %s %s -> %s", h.Name, h.MAC, h.IP))
 	}
 	return c, nil
 }

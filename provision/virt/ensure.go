@@ -121,6 +121,24 @@ func (p *Provisioner) updateDHCP(net libvirt.Network, want *libvirtxml.Network) 
 	if err := sameNetwork(&have, want); err != nil {
 		return fmt.Errorf("network %s differs from the spec: %v; run `kprov down` and `kprov up` to rebuild it", p.name(), err)
 	}
+	for _, h := range missingDHCPHosts(&have, want) {
+		hx, err := (&h).Marshal()
+		if err != nil {
+			return err
+		}
+		flags := libvirt.NetworkUpdateAffectLive | libvirt.NetworkUpdateAffectConfig
+		if err := p.mutate(func() error {
+			return l.NetworkUpdateCompat(net, libvirt.NetworkUpdateCommandAddLast, libvirt.NetworkSectionIPDhcpHost, -1, hx, flags)
+		}); err != nil {
+			return wrap("add DHCP host "+h.Name+" to network "+p.name(), err)
+		}
+		p.logf("network %s: DHCP host %s %s -> %s added", p.name(), h.Name, h.MAC, h.IP)
+	}
+	return nil
+}
+
+// missingDHCPHosts are want's DHCP host entries that have lacks, by MAC.
+func missingDHCPHosts(have, want *libvirtxml.Network) []libvirtxml.NetworkDHCPHost {
 	known := map[string]bool{}
 	for _, ip := range have.IPs {
 		if ip.DHCP != nil {
@@ -129,28 +147,17 @@ func (p *Provisioner) updateDHCP(net libvirt.Network, want *libvirtxml.Network) 
 			}
 		}
 	}
+	var out []libvirtxml.NetworkDHCPHost
 	for _, ip := range want.IPs {
-		if ip.DHCP == nil {
-			continue
-		}
-		for _, h := range ip.DHCP.Hosts {
-			if known[strings.ToLower(h.MAC)] {
-				continue
+		if ip.DHCP != nil {
+			for _, h := range ip.DHCP.Hosts {
+				if !known[strings.ToLower(h.MAC)] {
+					out = append(out, h)
+				}
 			}
-			hx, err := (&h).Marshal()
-			if err != nil {
-				return err
-			}
-			flags := libvirt.NetworkUpdateAffectLive | libvirt.NetworkUpdateAffectConfig
-			if err := p.mutate(func() error {
-				return l.NetworkUpdateCompat(net, libvirt.NetworkUpdateCommandAddLast, libvirt.NetworkSectionIPDhcpHost, -1, hx, flags)
-			}); err != nil {
-				return wrap("add DHCP host "+h.Name+" to network "+p.name(), err)
-			}
-			p.logf("network %s: DHCP host %s %s -> %s added", p.name(), h.Name, h.MAC, h.IP)
 		}
 	}
-	return nil
+	return out
 }
 
 // sameNetwork compares what a running network cannot change.

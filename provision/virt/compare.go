@@ -185,12 +185,12 @@ func (p *Provisioner) compareDomain(n plan.Node) (Change, error) {
 		return c, fmt.Errorf("domain %s exists but kprov did not create it for cluster %q; rename or remove it", n.Domain, p.Cluster.Name)
 	}
 	c.Action = Unchanged
-	if m.SpecHash != p.Hashes[n.Name] {
-		defs, err := p.defs()
-		if err != nil {
-			return c, err
-		}
-		want := defs.Domains[n.Name]
+	hash, err := p.wantHash(n.Name)
+	if err != nil {
+		return c, err
+	}
+	if m.SpecHash != hash {
+		want := p.Defs.Domains[n.Name]
 		c.Action = Modify
 		c.Details = domainDiff(&have, want)
 		if len(c.Details) == 0 {

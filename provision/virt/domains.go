@@ -53,12 +53,16 @@ func (p *Provisioner) CheckDrift(ctx context.Context) ([]Drift, error) {
 		if !ok || m.Cluster != p.Cluster.Name {
 			return nil, fmt.Errorf("domain %s exists but kprov did not create it for cluster %q; rename or remove it", n.Domain, p.Cluster.Name)
 		}
-		if m.SpecHash == p.Hashes[n.Name] {
+		want, err := p.wantHash(n.Name)
+		if err != nil {
+			return nil, err
+		}
+		if m.SpecHash == want {
 			continue
 		}
-		drifts = append(drifts, Drift{Node: n.Name, Have: m.SpecHash, Want: p.Hashes[n.Name]})
+		drifts = append(drifts, Drift{Node: n.Name, Have: m.SpecHash, Want: want})
 		if !p.Replace {
-			p.logf("%s: drifted from the spec (defined from %.12s, spec gives %.12s); `kprov up --replace` recreates it", n.Name, m.SpecHash, p.Hashes[n.Name])
+			p.logf("%s: drifted from the spec (defined from %.12s, spec gives %.12s); `kprov up --replace` recreates it", n.Name, m.SpecHash, want)
 			continue
 		}
 		if err := p.removeNode(dom, n); err != nil {

@@ -21,8 +21,9 @@ type Provisioner struct {
 	Cluster *spec.Cluster
 	Nodes   []plan.Node
 	Host    plan.Host
-	// Hashes is each node's definition hash (artifacts.NodeHash), kept in
-	// the domain's metadata to tell a drifted domain from a current one.
+	// Hashes is each node's definition hash (artifacts.NodeHash), for
+	// planning Defs when none are given. Drift is judged against the hash
+	// in the planned domain's metadata, so Defs and a drift check agree.
 	Hashes map[string]string
 	// Seeds is each node's NoCloud seed ISO.
 	Seeds map[string][]byte
@@ -64,6 +65,23 @@ func (p *Provisioner) defs() (*plan.Definitions, error) {
 		p.Defs = d
 	}
 	return p.Defs, nil
+}
+
+// wantHash is the spec hash node's planned domain records.
+func (p *Provisioner) wantHash(node string) (string, error) {
+	defs, err := p.defs()
+	if err != nil {
+		return "", err
+	}
+	d, ok := defs.Domains[node]
+	if !ok {
+		return "", fmt.Errorf("node %s has no planned domain", node)
+	}
+	m, ok, err := plan.ParseNodeMeta(d)
+	if err != nil || !ok {
+		return "", fmt.Errorf("node %s: the planned domain has no kprov metadata (%v)", node, err)
+	}
+	return m.SpecHash, nil
 }
 
 // EnsureNetwork defines and starts the cluster's network; on an existing

@@ -299,3 +299,21 @@ func TestFakeDefinesGivenDefs(t *testing.T) {
 		t.Errorf("defined:\n%s\nwant the given definition:\n%s", have, want)
 	}
 }
+
+// Drift is judged against the hash in the given Defs, the definitions up
+// would define, not a second map that could disagree with them.
+func TestFakeDriftFollowsDefs(t *testing.T) {
+	c := fakeSpec(t, "dfd", 1)
+	f, _ := converged(t, c)
+	p := fakeProvisioner(t, f, c)
+	defs, err := plan.Define(p.Cluster, p.Nodes, p.Host, map[string]string{"cp-1": "hash-of-cp-1", "worker-1": "from-defs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Defs = defs
+	drifts, err := p.CheckDrift(context.Background())
+	want := []Drift{{Node: "worker-1", Have: "hash-of-worker-1", Want: "from-defs"}}
+	if err != nil || fmt.Sprint(drifts) != fmt.Sprint(want) {
+		t.Errorf("drift: %v, %v; want %v", drifts, err, want)
+	}
+}

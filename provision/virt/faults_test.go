@@ -240,7 +240,9 @@ func TestDrift(t *testing.T) {
 	if err := labtest.EnsureAll(ctx, p); err != nil {
 		t.Fatal(err)
 	}
+	// The spec changed: worker-1's definition is planned again.
 	p.Hashes["worker-1"] = "changed"
+	p.Defs = nil
 	drifts, err := p.CheckDrift(ctx)
 	if err != nil || len(drifts) != 1 || drifts[0].Node != "worker-1" {
 		t.Fatalf("drift: %v, %v", drifts, err)

@@ -37,14 +37,15 @@ import (
 // tunnel or not at all.
 func TestAddonsOverSSH(t *testing.T) {
 	runSSHScripts(t, "testdata/ssh/addons", map[string]func(ts *testscript.TestScript, neg bool, args []string){
-		"apiserver":   apiServerCmd,
-		"controllers": controllersCmd,
-		"clientns":    clientNSCmd,
-		"reach":       reachCmd,
-		"forwarded":   forwardedCmd,
-		"standins":    standInsCmd,
-		"kubelets":    kubeletsCmd,
-		"editenv":     editEnvCmd,
+		"apiserver":    apiServerCmd,
+		"controllers":  controllersCmd,
+		"clientns":     clientNSCmd,
+		"reach":        reachCmd,
+		"forwarded":    forwardedCmd,
+		"standins":     standInsCmd,
+		"kubelets":     kubeletsCmd,
+		"editenv":      editEnvCmd,
+		"sentasrender": sentAsRenderCmd,
 	})
 }
 

@@ -194,6 +194,11 @@ func startAPIServer(t testing.TB, version string, ns *Netns) *APIServer {
 		"--allow-privileged=true",
 		"--profiling=false",
 	}
+	audit, err := auditArgs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args = append(args, audit...)
 	a.apiProc = startProc(t, filepath.Join(dir, "kube-apiserver.log"), a.Netns, apiBin, args...)
 	if err := a.waitReady(pki); err != nil {
 		a.fail(t, "kube-apiserver "+version, err)

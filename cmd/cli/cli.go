@@ -188,6 +188,7 @@ func newRoot(env Env) *cobra.Command {
 		newSSH(env),
 		newKubeconfig(env),
 		newTunnel(env),
+		newLogs(env),
 		newVerify(env),
 		newVersion(env),
 	)

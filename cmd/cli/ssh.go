@@ -66,60 +66,95 @@ func sshRun(cmd *cobra.Command, env Env, f *stateFlags, path, name string, comma
 }
 
 // openNode is the verified SSH connection to the node named name (the
-// first control plane when name is "") of an
-// existing cluster (through the spec's bastion, if any), as kprov ssh and
-// kprov tunnel use it; it connects on first use. closer must be called,
-// also after an error.
+// first control plane when name is "") of an existing cluster (through
+// the spec's bastion, if any), as kprov ssh and kprov tunnel use it; it
+// connects on first use. closer must be called, also after an error.
 func openNode(env Env, f *stateFlags, path, name string) (n *remote.Node, cl *cluster, closer func(), err error) {
+	o, err := openNodes(env, f, path, func(cl *cluster) ([]plan.Node, error) {
+		c := cl.spec.Cluster
+		if name == "" {
+			cp, ok := plan.FirstControlPlane(cl.nodes)
+			if !ok {
+				return nil, fmt.Errorf("cluster %s has no control-plane node", c.Name)
+			}
+			name = cp.Name
+		}
+		node, ok := findNode(cl.nodes, name)
+		if !ok {
+			return nil, noNode(c.Name, cl.nodes, name)
+		}
+		return []plan.Node{node}, nil
+	})
+	if err != nil {
+		return nil, o.cl, o.close, err
+	}
+	return o.nodes[0], o.cl, o.close, nil
+}
+
+// opened is an existing cluster and SSH connections to some of its nodes.
+type opened struct {
+	cl     *cluster
+	nodes  []*remote.Node
+	engine *remote.Engine
+	close  func()
+}
+
+// openNodes opens the cluster of the spec at path, checks that its state
+// folder exists, and makes verified SSH connections (made on first use)
+// to the nodes pick chooses. close must be called, also after an error.
+func openNodes(env Env, f *stateFlags, path string, pick func(*cluster) ([]plan.Node, error)) (o opened, err error) {
 	var closers []func()
-	closer = func() {
+	o.close = func() {
 		for i := len(closers) - 1; i >= 0; i-- {
 			closers[i]()
 		}
 	}
-	if cl, err = f.prepare(env, path, false); err != nil {
-		return nil, nil, closer, err
+	if o.cl, err = f.prepare(env, path, false); err != nil {
+		return o, err
 	}
+	cl := o.cl
 	closers = append(closers, cl.cleanup)
 	c := cl.spec.Cluster
-	if name == "" {
-		cp, ok := plan.FirstControlPlane(cl.nodes)
-		if !ok {
-			return nil, nil, closer, fmt.Errorf("cluster %s has no control-plane node", c.Name)
-		}
-		name = cp.Name
-	}
-	node, ok := findNode(cl.nodes, name)
-	if !ok {
-		names := make([]string, len(cl.nodes))
-		for i, n := range cl.nodes {
-			names[i] = n.Name
-		}
-		return nil, nil, closer, usageError{fmt.Errorf("cluster %s has no node %q; its nodes are %s", c.Name, name, strings.Join(names, ", "))}
+	nodes, err := pick(cl)
+	if err != nil {
+		return o, err
 	}
 	want := f.stateDir
 	if want == "" {
 		want = state.DefaultDir(c.Name)
 	}
 	if cl.dir != want {
-		return nil, nil, closer, fmt.Errorf("no state folder %s: create the cluster with `kprov up %s` first", want, path)
+		return o, fmt.Errorf("no state folder %s: create the cluster with `kprov up %s` first", want, path)
 	}
 	cfg, closeAuth, err := remote.ClusterConfig(c, filepath.Dir(path), cl.dir, cl.secrets, env.Lookup("SSH_AUTH_SOCK"))
 	closers = append(closers, closeAuth)
 	if err != nil {
-		return nil, nil, closer, err
+		return o, err
 	}
 	cfg.Timeout, cfg.Reconnect = 10*time.Second, 15*time.Second
-	targets, err := remote.Targets([]plan.Node{node}, cl.secrets)
+	targets, err := remote.Targets(nodes, cl.secrets)
 	if err != nil {
-		return nil, nil, closer, err
+		return o, err
 	}
-	e := remote.New(cfg)
-	closers = append(closers, func() { e.Close() })
-	if n, err = e.Node(targets[0]); err != nil {
-		return nil, nil, closer, err
+	o.engine = remote.New(cfg)
+	closers = append(closers, func() { o.engine.Close() })
+	for _, t := range targets {
+		n, err := o.engine.Node(t)
+		if err != nil {
+			return o, err
+		}
+		o.nodes = append(o.nodes, n)
 	}
-	return n, cl, closer, nil
+	return o, nil
+}
+
+// noNode says cluster has no node name, listing those it has.
+func noNode(cluster string, nodes []plan.Node, name string) error {
+	names := make([]string, len(nodes))
+	for i, n := range nodes {
+		names[i] = n.Name
+	}
+	return usageError{fmt.Errorf("cluster %s has no node %q; its nodes are %s", cluster, name, strings.Join(names, ", "))}
 }
 
 func findNode(nodes []plan.Node, name string) (plan.Node, bool) {

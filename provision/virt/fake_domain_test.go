@@ -53,10 +53,11 @@ func (f *fake) NetworkGetXMLDesc(net libvirt.Network, _ uint32) (string, error) 
 }
 
 // NetworkUpdateCompat adds a DHCP host to the network's first <ip> with
-// DHCP: the one update kprov makes.
+// DHCP, or deletes one: the updates kprov makes.
 func (f *fake) NetworkUpdateCompat(net libvirt.Network, cmd libvirt.NetworkUpdateCommand, section libvirt.NetworkUpdateSection, _ int32, x string, _ libvirt.NetworkUpdateFlags) error {
 	return f.net("NetworkUpdateCompat", net, func(n *fakeNet) error {
-		if cmd != libvirt.NetworkUpdateCommandAddLast || section != libvirt.NetworkSectionIPDhcpHost {
+		del := cmd == libvirt.NetworkUpdateCommandDelete
+		if cmd != libvirt.NetworkUpdateCommandAddLast && !del || section != libvirt.NetworkSectionIPDhcpHost {
 			return lverr(libvirt.ErrOperationUnsupported, "fake libvirt: update %d of section %d", cmd, section)
 		}
 		var h libvirtxml.NetworkDHCPHost
@@ -66,6 +67,20 @@ func (f *fake) NetworkUpdateCompat(net libvirt.Network, cmd libvirt.NetworkUpdat
 		var d libvirtxml.Network
 		if err := d.Unmarshal(n.xml); err != nil {
 			return err
+		}
+		if del {
+			for i := range d.IPs {
+				dhcp := d.IPs[i].DHCP
+				for j := 0; dhcp != nil && j < len(dhcp.Hosts); j++ {
+					if strings.EqualFold(dhcp.Hosts[j].MAC, h.MAC) && dhcp.Hosts[j].IP == h.IP {
+						dhcp.Hosts = append(dhcp.Hosts[:j], dhcp.Hosts[j+1:]...)
+						out, err := d.Marshal()
+						n.xml = out
+						return err
+					}
+				}
+			}
+			return lverr(libvirt.ErrOperationInvalid, "couldn't locate a matching dhcp host entry in network '%s'", net.Name)
 		}
 		for i := range d.IPs {
 			dhcp := d.IPs[i].DHCP

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/kprov/kprov/bootstrap/remote"
+	"github.com/kprov/kprov/internal/judge"
 )
 
 // steps are five idempotent ensures: each does nothing once its marker
@@ -115,7 +116,7 @@ func TestBastion(t *testing.T) {
 	user := needHosts(t)
 	l := newLab(t, 2, user, nil)
 	direct := 0
-	_, bastionKey := newKey(t, filepath.Join(t.TempDir(), "bastion_client"))
+	_, bastionKey := judge.SSHKey(t, filepath.Join(t.TempDir(), "bastion_client"))
 	jump := startHost(t, 200, bastionKey.PublicKey())
 	ctx := ctxT(t, time.Minute)
 
@@ -142,8 +143,8 @@ func TestBastion(t *testing.T) {
 	if direct != 0 {
 		t.Errorf("%d direct connections", direct)
 	}
-	if !strings.Contains(jump.logs.String(), "Accepted publickey for root") {
-		t.Errorf("the bastion saw no login:\n%s", jump.logs.String())
+	if !strings.Contains(jump.sshd.Logs(), "Accepted publickey for root") {
+		t.Errorf("the bastion saw no login:\n%s", jump.sshd.Logs())
 	}
 
 	// A node with a wrong pinned key behind the bastion is refused.

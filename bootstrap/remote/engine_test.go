@@ -15,6 +15,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/kprov/kprov/bootstrap/remote"
+	"github.com/kprov/kprov/internal/judge"
 )
 
 // Eight hosts at most three at a time: every command runs as root through
@@ -114,7 +115,7 @@ func readLog(t *testing.T, l *lab, node string) string {
 func TestHostKeyMismatch(t *testing.T) {
 	user := needHosts(t)
 	l := newLab(t, 1, user, nil)
-	_, other := newKey(t, filepath.Join(t.TempDir(), "other"))
+	_, other := judge.SSHKey(t, filepath.Join(t.TempDir(), "other"))
 	tg := l.Hosts[0].Target()
 	tg.HostKey = other.PublicKey()
 	n, err := l.Engine.Node(tg)

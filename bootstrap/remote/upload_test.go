@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/kprov/kprov/bootstrap/remote"
+	"github.com/kprov/kprov/internal/judge"
 )
 
 // Several MB of random bytes arrive intact, root-owned, with their mode,
@@ -78,7 +79,7 @@ func TestLogRedaction(t *testing.T) {
 	user := needHosts(t)
 	token := "abcdef.0123456789abcdef"
 	certKey := strings.Repeat("0f1e2d3c", 8)
-	keyPEM, _ := newKey(t, filepath.Join(t.TempDir(), "secret_key"))
+	keyPEM, _ := judge.SSHKey(t, filepath.Join(t.TempDir(), "secret_key"))
 	var echo bytes.Buffer // kprov -v
 	l := newLab(t, 1, user, func(c *remote.Config) { c.Secrets = []string{token, certKey, string(keyPEM)}; c.Echo = &echo })
 	n, h := l.Nodes[0], l.Hosts[0]

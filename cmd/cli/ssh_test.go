@@ -1,25 +1,20 @@
 package cli_test
 
 import (
-	"bufio"
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
-	"golang.org/x/crypto/ssh"
 
 	"github.com/kprov/kprov/internal/artifacts"
 	"github.com/kprov/kprov/internal/judge"
-	"github.com/kprov/kprov/internal/proctree"
+	"github.com/kprov/kprov/internal/sshdtest"
 	"github.com/kprov/kprov/provision/spec"
 	"github.com/kprov/kprov/provision/state"
 )
@@ -131,39 +126,15 @@ func sshNode(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(os.WriteFile("/etc/sudoers.d/"+user, []byte(user+" ALL=(ALL) NOPASSWD: ALL\n"), 0o440))
 		ts.Defer(func() { os.Remove("/etc/sudoers.d/" + user) })
 	}
-	run("ip", "-n", ns, "addr", "replace", ip+"/32", "dev", "lo")
 	dir, err := os.MkdirTemp("", "kprov-sshd-")
 	ts.Check(err)
 	ts.Defer(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o755) // sshd reads authorized_keys as the user
-	hostKey := secrets.HostKeys[args[1]].Private
+	c := sshdtest.Config{Dir: dir, Listen: net.JoinHostPort(ip, "22"), Netns: ns, Loopback: true,
+		HostKeyPEM: secrets.HostKeys[args[1]].Private, AuthorizedKeys: []byte(secrets.SSHAuthorizedKey + "\n")}
 	if len(args) > 2 && args[2] == "wrongkey" {
-		_, priv, _ := ed25519.GenerateKey(rand.Reader)
-		block, _ := ssh.MarshalPrivateKey(priv, "")
-		hostKey = pem.EncodeToMemory(block)
+		c.HostKeyPEM = nil // a new one
 	}
-	ts.Check(os.WriteFile(dir+"/host_key", hostKey, 0o600))
-	ts.Check(os.WriteFile(dir+"/authorized_keys", []byte(secrets.SSHAuthorizedKey+"\n"), 0o644))
-	ts.Check(os.WriteFile(dir+"/sshd_config", []byte(fmt.Sprintf("ListenAddress %s:22\nHostKey %s/host_key\nPidFile none\n"+
-		"UsePAM no\nStrictModes no\nAuthorizedKeysFile %s/authorized_keys\nLogLevel INFO\n", ip, dir, dir)), 0o600))
-	os.MkdirAll("/run/sshd", 0o755)
-	cmd := exec.Command("ip", "netns", "exec", ns, "/usr/sbin/sshd", "-D", "-e", "-f", dir+"/sshd_config")
-	stderr, err := cmd.StderrPipe()
+	sshd, err := sshdtest.Start(c)
 	ts.Check(err)
-	ts.Check(cmd.Start())
-	ts.Defer(func() { proctree.Kill(cmd.Process.Pid); cmd.Wait() })
-	ready := make(chan bool, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "Server listening") {
-				ready <- true
-			}
-		}
-	}()
-	select {
-	case <-ready:
-	case <-time.After(10 * time.Second):
-		ts.Fatalf("sshd did not listen on %s within 10s", ip)
-	}
+	ts.Defer(sshd.Kill)
 }

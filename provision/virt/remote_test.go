@@ -13,11 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kprov/kprov/internal/labtest"
-
 	"golang.org/x/crypto/ssh"
 
 	"github.com/kprov/kprov/internal/judge"
+	"github.com/kprov/kprov/internal/labtest"
+	"github.com/kprov/kprov/internal/sshdtest"
 	"github.com/kprov/kprov/provision/virt"
 )
 
@@ -26,35 +26,8 @@ import (
 // returns the host's public key line.
 func startSSHD(t *testing.T, netns, listen string, clientPub string) string {
 	t.Helper()
-	sshd := judge.Need(t, "sshd", "openssh-server")
-	dir := t.TempDir()
-	hostKey := filepath.Join(dir, "host_key")
-	hostPub := writeKey(t, hostKey)
-	auth := filepath.Join(dir, "authorized_keys")
-	os.WriteFile(auth, []byte(clientPub+"\n"), 0o600)
-	cfg := filepath.Join(dir, "sshd_config")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("ListenAddress %s\nHostKey %s\nPidFile %s/pid\nUsePAM no\n"+
-		"PermitRootLogin prohibit-password\nStrictModes no\nAuthorizedKeysFile %s\nAllowStreamLocalForwarding yes\n",
-		listen, hostKey, dir, auth)), 0o600)
-	os.MkdirAll("/run/sshd", 0o755)
-	var logs strings.Builder
-	cmd := exec.Command(sshd, "-D", "-e", "-f", cfg)
-	if netns != "" {
-		// ip netns exec execs sshd: the PID is sshd's.
-		cmd = exec.Command("ip", "netns", "exec", netns, sshd, "-D", "-e", "-f", cfg)
-	}
-	cmd.Stderr = &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("sshd said:\n%s", logs.String())
-		}
-	})
-	return hostPub
+	s := judge.StartSSHD(t, sshdtest.Config{Listen: listen, Netns: netns, AuthorizedKeys: []byte(clientPub + "\n")})
+	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(s.HostKey)))
 }
 
 // qemu+ssh reaches a libvirtd through an SSH tunnel to its socket, and only

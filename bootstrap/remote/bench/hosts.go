@@ -1,19 +1,14 @@
 package main
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"time"
+	"strings"
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/kprov/kprov/internal/proctree"
+	"github.com/kprov/kprov/internal/sshdtest"
 )
 
 // host is one sshd test host on 10.91.1.<i>:22 in the bench namespace;
@@ -21,22 +16,7 @@ import (
 type host struct {
 	Name, IP, Root string
 	Key            ssh.PublicKey
-	cmd            *exec.Cmd
-}
-
-func newKey(path string) (ssh.Signer, error) {
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	block, err := ssh.MarshalPrivateKey(priv, "")
-	if err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
-		return nil, err
-	}
-	return ssh.NewSignerFromKey(priv)
+	sshd           *sshdtest.Server
 }
 
 // startHosts starts n sshd processes letting user in with client.
@@ -45,54 +25,32 @@ func startHosts(work string, n int, client ssh.PublicKey) ([]*host, error) {
 	for i := 1; i <= n; i++ {
 		h := &host{Name: fmt.Sprintf("h%02d", i), IP: fmt.Sprintf("10.91.1.%d", i)}
 		h.Root = filepath.Join(work, "roots", h.Name)
-		dir := filepath.Join(work, "sshd", h.Name)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return hosts, err
-		}
-		if out, err := exec.Command("ip", "addr", "replace", h.IP+"/32", "dev", "lo").CombinedOutput(); err != nil {
-			return hosts, fmt.Errorf("ip addr: %v: %s", err, out)
-		}
-		signer, err := newKey(filepath.Join(dir, "host_key"))
+		s, err := sshdtest.Start(sshdtest.Config{Dir: filepath.Join(work, "sshd", h.Name), Listen: h.IP + ":22",
+			Loopback: true, AuthorizedKeys: ssh.MarshalAuthorizedKey(client)})
 		if err != nil {
 			return hosts, err
 		}
-		h.Key = signer.PublicKey()
-		os.WriteFile(filepath.Join(dir, "authorized_keys"), ssh.MarshalAuthorizedKey(client), 0o644)
-		cfg := fmt.Sprintf("ListenAddress %s:22\nHostKey %s/host_key\nPidFile none\nUsePAM no\nStrictModes no\n"+
-			"AuthorizedKeysFile %s/authorized_keys\nMaxStartups 200\nLogLevel ERROR\n", h.IP, dir, dir)
-		os.WriteFile(filepath.Join(dir, "sshd_config"), []byte(cfg), 0o600)
-		h.cmd = exec.Command("/usr/sbin/sshd", "-D", "-e", "-f", filepath.Join(dir, "sshd_config"))
-		h.cmd.Stderr = os.Stderr
-		if err := h.cmd.Start(); err != nil {
-			return hosts, err
-		}
+		h.Key, h.sshd = s.HostKey, s
 		hosts = append(hosts, h)
-	}
-	for _, h := range hosts {
-		if err := waitListen(h.IP + ":22"); err != nil {
-			return hosts, err
-		}
 	}
 	return hosts, nil
 }
 
-func waitListen(addr string) error {
-	for range 250 {
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			c.Close()
-			return nil
+// stopHosts kills every sshd and what runs under it, by PID; after a
+// failure it first prints the end of what each said.
+func stopHosts(hosts []*host, failed bool) {
+	for _, h := range hosts {
+		if failed {
+			fmt.Fprintf(os.Stderr, "sshd %s said, last:\n%s\n", h.Name, lastLines(h.sshd.Logs(), 5))
 		}
-		time.Sleep(20 * time.Millisecond)
+		h.sshd.Kill()
 	}
-	return fmt.Errorf("sshd on %s did not listen within 5s", addr)
 }
 
-// stopHosts kills every sshd and what runs under it, by PID.
-func stopHosts(hosts []*host) {
-	for _, h := range hosts {
-		proctree.Kill(h.cmd.Process.Pid)
-		h.cmd.Wait()
-	}
+// lastLines is the last n lines of s.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 // reset gives every host an empty root with the skeleton folders.

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/kprov/kprov/bootstrap/remote"
+	"github.com/kprov/kprov/internal/sshdtest"
 )
 
 func main() {
@@ -47,14 +48,14 @@ type result struct {
 	detail      string
 }
 
-func run(ctx context.Context, n int, user, work string, rounds int) error {
+func run(ctx context.Context, n int, user, work string, rounds int) (err error) {
 	keyPath := filepath.Join(work, "id_ed25519")
-	client, err := newKey(keyPath)
+	_, client, err := sshdtest.NewKey(keyPath)
 	if err != nil {
 		return err
 	}
 	hosts, err := startHosts(work, n, client.PublicKey())
-	defer stopHosts(hosts)
+	defer func() { stopHosts(hosts, err != nil) }()
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,7 @@ func newUp(env Env) *cobra.Command {
 	var replace bool
 	var parallel int
 	var sel phase.Selection
-	var locked bool
+	var locked, keepNodes bool
 	cmd := &cobra.Command{
 		Use:   "up FILE",
 		Short: "Create the cluster: nodes, kubeadm, then Calico, ingress and policies",
@@ -39,7 +39,9 @@ func newUp(env Env) *cobra.Command {
 			"then applies Calico, the load balancer, the ingress and the default-deny policies\n" +
 			"through the API server, tunnelled over SSH. Every step looks before it acts: on a\n" +
 			"converged cluster up changes nothing. A node whose definition drifted from the spec\n" +
-			"is reported, and recreated only with --replace. --only/--skip pick phases; libvirt\n" +
+			"is reported, and recreated only with --replace. A worker the spec no longer plans (a\n" +
+			"lower count, a removed pool) is drained, deleted from the cluster, then its VM, disk\n" +
+			"and DHCP host removed, unless --keep-nodes. --only/--skip pick phases; libvirt\n" +
 			"is only contacted when a provision phase runs.",
 		Args: exactArgs(1, "one spec file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -53,12 +55,13 @@ func newUp(env Env) *cobra.Command {
 				return err
 			}
 			defer release()
-			return up(cmd.Context(), env, cl, args[0], replace, locked, parallel, sel)
+			return up(cmd.Context(), env, cl, args[0], upOptions{replace: replace, locked: locked, keepNodes: keepNodes, parallel: parallel, sel: sel})
 		},
 	}
 	f.register(cmd)
 	cmd.Flags().BoolVar(&replace, "replace", false, "recreate nodes whose definition drifted from the spec")
 	cmd.Flags().IntVar(&parallel, "parallel", 4, "how many nodes to work on at once")
+	cmd.Flags().BoolVar(&keepNodes, "keep-nodes", false, "leave running the nodes the spec no longer plans (up removes them otherwise)")
 	cmd.Flags().BoolVar(&locked, "locked", false, "refuse any image or binary whose sha256 is not the one kprov.lock.hcl pins (reproducible staging builds)")
 	registerSelection(cmd, &sel)
 	phaseCompletion := func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
@@ -69,11 +72,18 @@ func newUp(env Env) *cobra.Command {
 	return cmd
 }
 
-func up(ctx context.Context, env Env, cl *cluster, specPath string, replace, locked bool, parallel int, sel phase.Selection) error {
+// upOptions are up's flags.
+type upOptions struct {
+	replace, locked, keepNodes bool
+	parallel                   int
+	sel                        phase.Selection
+}
+
+func up(ctx context.Context, env Env, cl *cluster, specPath string, o upOptions) error {
 	c := cl.spec.Cluster
-	hv := &hypervisor{env: env, cl: cl, specPath: specPath, replace: replace, parallel: parallel}
+	hv := &hypervisor{env: env, cl: cl, specPath: specPath, replace: o.replace, parallel: o.parallel, keepNodes: o.keepNodes}
 	defer hv.close()
-	b, err := newBootstrapper(env, cl, specPath, parallel, locked, func() string {
+	b, err := newBootstrapper(env, cl, specPath, o.parallel, o.locked, func() string {
 		if hv.p == nil {
 			return hv.imageSum
 		}
@@ -83,7 +93,7 @@ func up(ctx context.Context, env Env, cl *cluster, specPath string, replace, loc
 		return err
 	}
 	defer b.Close()
-	list, err := sel.Apply(upPhases(hv, b, cl))
+	list, err := o.sel.Apply(upPhases(hv, b, cl))
 	if err != nil {
 		return usageError{err}
 	}
@@ -129,6 +139,7 @@ func upPhases(hv *hypervisor, b *phases.Bootstrapper, cl *cluster) []phase.Phase
 	}
 	list = append(list, b.Phases()...)
 	list = append(list, b.AddonPhases()...)
+	list = append(list, phase.Phase{Name: "nodes/remove", Run: prov(func(p *virt.Provisioner, ctx context.Context) error { return hv.removeLeaving(ctx, b) })})
 	return list
 }
 
@@ -161,6 +172,8 @@ type hypervisor struct {
 	imageSum string // the image's sha256, kept across reconnections
 	// imagePath is the base image as a local file, once known.
 	imagePath string
+	// keepNodes leaves the nodes the spec no longer plans running.
+	keepNodes bool
 }
 
 // phase runs f with the provisioner. Every provision phase is an

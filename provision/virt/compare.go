@@ -11,6 +11,7 @@ import (
 	"libvirt.org/go/libvirtxml"
 
 	"github.com/kprov/kprov/provision/plan"
+	"github.com/kprov/kprov/provision/spec"
 )
 
 // Actions of a Change, as plan shows them.
@@ -269,8 +270,11 @@ func (p *Provisioner) leftovers(planned map[string]bool) ([]Change, error) {
 		if err != nil || !ok || m.Cluster != p.Cluster.Name {
 			continue
 		}
-		out = append(out, Change{Action: Remove, Kind: "domain", Name: d.Name, Node: m.Node,
-			Details: []string{"not in the spec any more: up leaves it running (removing nodes from a cluster is not built yet); `kprov down` removes the whole cluster"}})
+		why := "not in the spec any more: up drains it, deletes it from the cluster, then removes its VM, disk, seed and DHCP host (`up --keep-nodes` keeps it)"
+		if m.Role == spec.RoleControlPlane {
+			why = "not in the spec any more: a control plane, which up refuses to remove (its etcd member must leave first; not built yet)"
+		}
+		out = append(out, Change{Action: Remove, Kind: "domain", Name: d.Name, Node: m.Node, Details: []string{why}})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil

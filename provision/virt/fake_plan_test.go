@@ -46,8 +46,8 @@ func TestFakeCompare(t *testing.T) {
 			// worker-2 was planned once; the spec now has one worker.
 			f, _ := converged(t, fakeSpec(t, "cmp", 2))
 			return f
-		}, same + "\nremove domain kprov-cmp-worker-2 [not in the spec any more: up leaves it running " +
-			"(removing nodes from a cluster is not built yet); `kprov down` removes the whole cluster]",
+		}, same + "\nremove domain kprov-cmp-worker-2 [not in the spec any more: up drains it, deletes it from the cluster, " +
+			"then removes its VM, disk, seed and DHCP host (`up --keep-nodes` keeps it)]",
 			map[string]int{Add: 0, Modify: 0, Remove: 1, Unchanged: 9}},
 		{"stopped pool", func(t *testing.T) *fake {
 			f, _ := converged(t, c)

@@ -18,12 +18,8 @@ import (
 	"strings"
 )
 
-// Node is a node reached over SSH (a *remote.Node).
-type Node interface {
-	Name() string
-	Run(ctx context.Context, command string) (string, error)
-	Download(ctx context.Context, path string) ([]byte, error)
-}
+// Node is a node reached over SSH.
+type Node = remote.Host
 
 // journalLines bounds each journal, so that a node that logged for months
 // still fits in memory.

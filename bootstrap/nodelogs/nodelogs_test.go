@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -73,6 +75,9 @@ func (shell) Run(ctx context.Context, command string) (string, error) {
 	return string(out), err
 }
 func (shell) Download(_ context.Context, path string) ([]byte, error) { return os.ReadFile(path) }
+func (shell) Upload(context.Context, string, []byte, fs.FileMode) error {
+	return errors.New("not used")
+}
 
 func TestGatherScript(t *testing.T) {
 	if os.Geteuid() != 0 {

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -81,35 +80,20 @@ func logs(ctx context.Context, env Env, f *stateFlags, path, out string, names [
 		planned[n.Name] = n
 	}
 	consoles := local(virt.ResolveURI(c.Hypervisor.URI, env.Lookup("LIBVIRT_DEFAULT_URI")))
-	var mu sync.Mutex
-	var failed []string
-	remote.Each(ctx, o.nodes, 4, func(ctx context.Context, n *remote.Node) error {
-		dir := filepath.Join(out, n.Name())
-		files, err := nodelogs.Collect(ctx, n, dir, o.engine.Redact)
-		if err != nil {
-			nodelogs.Write(filepath.Join(dir, "error.txt"), []byte(o.engine.Redact(err.Error())+"\n"))
-			mu.Lock()
-			failed = append(failed, n.Name())
-			mu.Unlock()
-			fmt.Fprintf(env.Stderr, "%s: %v\n", n.Name(), err)
-		}
-		// What kprov ran there, already redacted, and what its console
-		// showed: useful most when the node did not answer.
-		if b, err := os.ReadFile(filepath.Join(o.cl.dir, remote.LogDir, n.Name()+".log")); err == nil {
-			nodelogs.Write(filepath.Join(dir, "kprov.log"), b)
-			files = append(files, "kprov.log")
-		}
-		if consoles {
-			if b, err := os.ReadFile(plan.ConsoleLog(plan.Host{}, planned[n.Name()])); err == nil {
-				nodelogs.Write(filepath.Join(dir, "console.log"), []byte(o.engine.Redact(string(b))))
-				files = append(files, "console.log")
+	g := nodelogs.Gather{Out: out, Redact: o.engine.Redact, Parallel: 4, Log: env.Stderr,
+		NodeLog: func(node string) string { return filepath.Join(o.cl.dir, remote.LogDir, node+".log") },
+		Console: func(node string) string {
+			if !consoles {
+				return ""
 			}
-		}
-		mu.Lock()
-		fmt.Fprintf(env.Stderr, "%s: %d files\n", n.Name(), len(files))
-		mu.Unlock()
-		return nil
-	})
+			return plan.ConsoleLog(plan.Host{}, planned[node])
+		},
+	}
+	nodes := make([]nodelogs.Node, len(o.nodes))
+	for i, n := range o.nodes {
+		nodes[i] = n
+	}
+	failed := g.Run(ctx, nodes)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}

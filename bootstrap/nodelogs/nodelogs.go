@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/kprov/kprov/bootstrap/remote"
 )
 
 // Node is a node reached over SSH.
@@ -48,7 +50,7 @@ var gather = strings.Join([]string{
 // text passed through redact, and returns the files written, relative to
 // dir. The archive it made on the node is removed.
 func Collect(ctx context.Context, n Node, dir string, redact func(string) string) ([]string, error) {
-	out, err := n.Run(ctx, "sh -c "+quote(gather))
+	out, err := n.Run(ctx, "sh -c "+remote.Quote(gather))
 	if err != nil {
 		return nil, fmt.Errorf("gather the logs on %s: %w", n.Name(), err)
 	}
@@ -58,7 +60,7 @@ func Collect(ctx context.Context, n Node, dir string, redact func(string) string
 		return nil, fmt.Errorf("gather the logs on %s: no archive named in its output:\n%s", n.Name(), out)
 	}
 	data, err := n.Download(ctx, archive)
-	if _, rmErr := n.Run(ctx, "rm -f "+quote(archive)); err == nil && rmErr != nil {
+	if _, rmErr := n.Run(ctx, "rm -f "+remote.Quote(archive)); err == nil && rmErr != nil {
 		err = rmErr
 	}
 	if err != nil {
@@ -114,6 +116,3 @@ func Write(path string, data []byte) error {
 	}
 	return os.WriteFile(path, data, 0o600)
 }
-
-// quote is s as one POSIX shell word.
-func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/kprov/kprov/bootstrap/lockfile"
 )
 
 // Drift is a pin the lock does not record as it is: missing from the lock
@@ -24,7 +26,7 @@ func (d Drift) String() string {
 
 // Verify compares resolved pins with the lock. Every pin must have a sum;
 // an open pin is an error naming it.
-func (l *Lock) Verify(pins []Pin) ([]Drift, error) {
+func Verify(l *lockfile.Lock, pins []Pin) ([]Drift, error) {
 	var drift []Drift
 	var open []string
 	for _, p := range pins {
@@ -61,11 +63,11 @@ const (
 // use, updated in Record mode, enforced in Locked mode. It returns the
 // drift it found (and, in Record mode, wrote).
 func Sync(path string, pins []Pin, mode Mode) ([]Drift, error) {
-	l, err := LoadLock(path)
+	l, err := lockfile.Load(path)
 	if err != nil {
 		return nil, err
 	}
-	drift, err := l.Verify(pins)
+	drift, err := Verify(l, pins)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/kprov/kprov/bootstrap/lockfile"
 	"github.com/kprov/kprov/bootstrap/remote"
 	"github.com/kprov/kprov/templates"
 	"sigs.k8s.io/yaml"
@@ -21,7 +22,7 @@ const curlFlags = "--fail --silent --show-error --location --globoff --proto '=h
 // or unverified binary at b.Path. Safe to repeat; POSIX sh. A b with a
 // Member is a tarball: see installArchive.
 func Install(b Binary, sum string) (string, error) {
-	if !IsSum(sum) {
+	if !lockfile.IsSum(sum) {
 		return "", fmt.Errorf("install %s: %q is not a lowercase hex sha256", b.Name, sum)
 	}
 	values := []string{b.Name, b.URL, b.Path}

@@ -2,10 +2,10 @@ package binaries
 
 import (
 	"context"
-	"encoding/hex"
 	"fmt"
 	"strings"
 
+	"github.com/kprov/kprov/bootstrap/lockfile"
 	"github.com/kprov/kprov/provision/spec"
 )
 
@@ -36,7 +36,9 @@ type Pin struct {
 }
 
 // Entry is what the lock records of a pin.
-func (p Pin) Entry() Entry { return Entry{Name: p.Name, Source: p.Source, SHA256: p.SHA256} }
+func (p Pin) Entry() lockfile.Entry {
+	return lockfile.Entry{Name: p.Name, Source: p.Source, SHA256: p.SHA256}
+}
 
 // Pins lists every pinned thing of c, with the sums the spec sets.
 func Pins(c *spec.Cluster) []Pin {
@@ -77,7 +79,7 @@ func Pins(c *spec.Cluster) []Pin {
 // Expect fills each pin the spec left open from the lock: the spec's sum
 // wins, then the lock's. Pins still open must be resolved (Resolve, or the
 // caller hashes the file).
-func Expect(pins []Pin, l *Lock) []Pin {
+func Expect(pins []Pin, l *lockfile.Lock) []Pin {
 	out := append([]Pin(nil), pins...)
 	for i, p := range out {
 		if p.SHA256 != "" || l == nil {
@@ -136,16 +138,10 @@ func ParseSum(body []byte) (string, error) {
 		return "", fmt.Errorf("%q is not a sha256 file: want the hex digest, optionally followed by a file name", clip(body))
 	}
 	sum := strings.ToLower(fields[0])
-	if !IsSum(sum) {
+	if !lockfile.IsSum(sum) {
 		return "", fmt.Errorf("%q is not a sha256 digest (64 hexadecimal characters)", clip([]byte(fields[0])))
 	}
 	return sum, nil
-}
-
-// IsSum reports whether s is a lowercase hex sha256 digest.
-func IsSum(s string) bool {
-	raw, err := hex.DecodeString(s)
-	return err == nil && len(raw) == 32 && s == strings.ToLower(s)
 }
 
 func clip(b []byte) string {

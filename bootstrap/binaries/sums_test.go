@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kprov/kprov/bootstrap/lockfile"
 	"github.com/kprov/kprov/provision/spec"
 )
 
@@ -115,10 +116,10 @@ func TestPrecedence(t *testing.T) {
 	c := loadLab(t)
 	c.Artifacts.SHA256 = map[string]string{"kubeadm": strings.ToUpper(sumA)}
 	src := Sources(c)
-	lock := NewLock(
-		Entry{Name: "kubeadm", Source: src[0].URL, SHA256: sumB},
-		Entry{Name: "kubelet", Source: src[1].URL, SHA256: sumB},
-		Entry{Name: "kubectl", Source: "http://elsewhere/kubectl", SHA256: sumB},
+	lock := lockfile.New(
+		lockfile.Entry{Name: "kubeadm", Source: src[0].URL, SHA256: sumB},
+		lockfile.Entry{Name: "kubelet", Source: src[1].URL, SHA256: sumB},
+		lockfile.Entry{Name: "kubectl", Source: "http://elsewhere/kubectl", SHA256: sumB},
 	)
 	// The crictl tarball's sum is published as a sha256sum line.
 	f := &fakeFetcher{bodies: map[string]string{src[2].SHA256URL: sumC, src[0].SHA256URL: sumC, src[1].SHA256URL: sumC,

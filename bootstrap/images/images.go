@@ -26,7 +26,7 @@ type Image struct {
 const SourceKubeadm = "kubeadm"
 
 // Digests looks up the digest a lock pins for an image reference.
-// *binaries.Lock is one.
+// *lockfile.Lock is one.
 type Digests interface {
 	Digest(ref string) (string, bool)
 }

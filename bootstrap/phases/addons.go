@@ -12,6 +12,7 @@ import (
 	"github.com/kprov/kprov/bootstrap/addons"
 	"github.com/kprov/kprov/bootstrap/apply"
 	"github.com/kprov/kprov/bootstrap/binaries"
+	"github.com/kprov/kprov/bootstrap/lockfile"
 	"github.com/kprov/kprov/internal/phase"
 	"github.com/kprov/kprov/provision/spec"
 	"github.com/kprov/kprov/provision/state"
@@ -90,8 +91,8 @@ func (b *Bootstrapper) addonSteps(ctx context.Context) ([]addons.Step, error) {
 // BuildAddons fetches the spec's manifests, checks and records their sums
 // in the lock file next to the spec, and builds the addon steps.
 func BuildAddons(ctx context.Context, c *spec.Cluster, specPath string, locked bool, logf func(string, ...any)) ([]addons.Step, error) {
-	lockPath := binaries.LockPath(specPath)
-	lock, err := binaries.LoadLock(lockPath)
+	lockPath := lockfile.Path(specPath)
+	lock, err := lockfile.Load(lockPath)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/kprov/kprov/bootstrap/binaries"
+	"github.com/kprov/kprov/bootstrap/lockfile"
 	"github.com/kprov/kprov/bootstrap/prepare"
 	"github.com/kprov/kprov/bootstrap/remote"
 )
@@ -19,8 +20,8 @@ import (
 // before it is used.
 func (b *Bootstrapper) binaries(ctx context.Context) error {
 	c := b.o.Cluster
-	lockPath := binaries.LockPath(b.o.SpecPath)
-	lock, err := binaries.LoadLock(lockPath)
+	lockPath := lockfile.Path(b.o.SpecPath)
+	lock, err := lockfile.Load(lockPath)
 	if err != nil {
 		return err
 	}

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/kprov/kprov/bootstrap/binaries"
 	"github.com/kprov/kprov/bootstrap/images"
+	"github.com/kprov/kprov/bootstrap/lockfile"
 	"github.com/kprov/kprov/bootstrap/prepare"
 	"github.com/kprov/kprov/bootstrap/prepull"
 	"github.com/kprov/kprov/bootstrap/registry"
@@ -83,8 +83,8 @@ func (b *Bootstrapper) pinImages(imgs []images.Image, pins map[string]string) er
 // to specPath where it holds another digest or none; it returns the lock's
 // path and the refs it pinned.
 func PinDigests(specPath string, imgs []images.Image, pins map[string]string) (string, []string, error) {
-	path := binaries.LockPath(specPath)
-	lock, err := binaries.LoadLock(path)
+	path := lockfile.Path(specPath)
+	lock, err := lockfile.Load(path)
 	if err != nil {
 		return path, nil, err
 	}
@@ -135,7 +135,7 @@ func ClusterImages(ctx context.Context, c *spec.Cluster, specPath string, log io
 	if err != nil {
 		return nil, err
 	}
-	lock, err := binaries.LoadLock(binaries.LockPath(specPath))
+	lock, err := lockfile.Load(lockfile.Path(specPath))
 	if err != nil {
 		return nil, err
 	}

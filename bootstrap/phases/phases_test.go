@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kprov/kprov/bootstrap/binaries"
 	"github.com/kprov/kprov/bootstrap/images"
+	"github.com/kprov/kprov/bootstrap/lockfile"
 	"github.com/kprov/kprov/internal/phase"
 	"github.com/kprov/kprov/provision/plan"
 	"github.com/kprov/kprov/provision/spec"
@@ -28,12 +28,12 @@ func TestPhaseNames(t *testing.T) {
 
 func TestPinDigests(t *testing.T) {
 	specPath := filepath.Join(t.TempDir(), "c.hcl")
-	lockPath := binaries.LockPath(specPath)
+	lockPath := lockfile.Path(specPath)
 	d1, d2 := "sha256:"+strings.Repeat("a", 64), "sha256:"+strings.Repeat("b", 64)
 	imgs := []images.Image{{Ref: "k8s.gcr.io/pause:3.4.1"}, {Ref: "calico/node:v3.11.3"}}
 	lockHas := func(ref, want string) {
 		t.Helper()
-		lock, err := binaries.LoadLock(lockPath)
+		lock, err := lockfile.Load(lockPath)
 		if err != nil {
 			t.Fatal(err)
 		}

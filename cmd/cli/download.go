@@ -6,7 +6,7 @@ import (
 	"net/url"
 	"path/filepath"
 
-	"github.com/kprov/kprov/bootstrap/binaries"
+	"github.com/kprov/kprov/bootstrap/lockfile"
 	"github.com/kprov/kprov/provision/download"
 	"github.com/kprov/kprov/provision/state"
 )
@@ -30,7 +30,7 @@ func (h *hypervisor) download(ctx context.Context) error {
 	}
 	want := download.Want{SHA256: im.SHA256, SHA512: im.SHA512, SumsURL: im.ChecksumURL, SumsName: im.ChecksumName}
 	if want.SHA256 == "" {
-		lock, err := binaries.LoadLock(binaries.LockPath(h.specPath))
+		lock, err := lockfile.Load(lockfile.Path(h.specPath))
 		if err != nil {
 			return err
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/kprov/kprov/bootstrap/addons"
 	"github.com/kprov/kprov/bootstrap/binaries"
+	"github.com/kprov/kprov/bootstrap/lockfile"
 	"github.com/kprov/kprov/provision/spec"
 )
 
@@ -19,7 +20,7 @@ import (
 // the attribute it concerns. Manifests named by URL are not fetched:
 // render and up check them.
 func checkManifests(ctx context.Context, c *spec.Cluster, specPath string) hcl.Diagnostics {
-	lock, err := binaries.LoadLock(binaries.LockPath(specPath))
+	lock, err := lockfile.Load(lockfile.Path(specPath))
 	if err != nil {
 		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read the lock file",
 			Detail: err.Error() + ". Fix or remove it: kprov records the sums again on the next render or up."}}

@@ -19,7 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/kprov/kprov/bootstrap/binaries"
+	"github.com/kprov/kprov/bootstrap/lockfile"
 	"github.com/kprov/kprov/bootstrap/registry"
 	"github.com/kprov/kprov/cmd/cli"
 	"github.com/kprov/kprov/internal/judge"
@@ -142,7 +142,7 @@ cluster "m" {
 	}
 
 	// What was copied is pinned: kprov.lock.hcl holds every digest.
-	lock, err := binaries.LoadLock(binaries.LockPath(specPath))
+	lock, err := lockfile.Load(lockfile.Path(specPath))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,7 @@ import (
 
 	"github.com/kprov/kprov/bootstrap/addons"
 	"github.com/kprov/kprov/bootstrap/binaries"
+	"github.com/kprov/kprov/bootstrap/lockfile"
 	"github.com/kprov/kprov/bootstrap/prepare"
 	"github.com/kprov/kprov/bootstrap/remote"
 	"github.com/kprov/kprov/internal/artifacts"
@@ -315,12 +316,12 @@ func renders(t *testing.T, c *spec.Cluster, h string, secrets *secrets.Secrets, 
 	}
 
 	// The lock file reads back every pin, sources included.
-	var entries []binaries.Entry
+	var entries []lockfile.Entry
 	for _, p := range pins {
 		entries = append(entries, p.Entry())
 	}
-	lock := binaries.NewLock(entries...)
-	back, err := binaries.ParseLock("kprov.lock.hcl", lock.Bytes())
+	lock := lockfile.New(entries...)
+	back, err := lockfile.Parse("kprov.lock.hcl", lock.Bytes())
 	if err != nil {
 		t.Fatalf("lock does not read back: %v\n%s", err, lock.Bytes())
 	}

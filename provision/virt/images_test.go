@@ -14,8 +14,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/kprov/kprov/bootstrap/binaries"
 	"github.com/kprov/kprov/bootstrap/images"
+	"github.com/kprov/kprov/bootstrap/lockfile"
 	"github.com/kprov/kprov/bootstrap/registry"
 	"github.com/kprov/kprov/internal/judge"
 	"github.com/kprov/kprov/internal/labtest"
@@ -85,7 +85,7 @@ func TestImagesThroughLabRegistry(t *testing.T) {
 	if len(images.ForNode(imgs, false)) != len(imgs)-4 {
 		t.Errorf("workers pull %d of %d images, want all but kube-apiserver, kube-controller-manager, kube-scheduler and etcd", len(images.ForNode(imgs, false)), len(imgs))
 	}
-	lock, err := binaries.LoadLock(binaries.LockPath(cli.spec))
+	lock, err := lockfile.Load(lockfile.Path(cli.spec))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func TestImagesThroughLabRegistry(t *testing.T) {
 	if err := lock.SetDigest(pause, other); err != nil {
 		t.Fatal(err)
 	}
-	if err := lock.Write(binaries.LockPath(cli.spec)); err != nil {
+	if err := lock.Write(lockfile.Path(cli.spec)); err != nil {
 		t.Fatal(err)
 	}
 	out, err = kprov("up", "--locked", "--skip", skip, cli.spec)

@@ -1,7 +1,12 @@
-package binaries
+// Package lockfile reads and writes kprov.lock.hcl, the file beside a spec
+// that records the sha256 of every artifact kprov downloads and the manifest
+// digest of every container image the cluster runs. It knows the file, not
+// where the sums come from: bootstrap/binaries and bootstrap/phases fill it.
+package lockfile
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -17,12 +22,12 @@ import (
 	"github.com/zclconf/go-cty/cty"
 )
 
-// LockFile is the lock's name, next to the spec, like Terraform's
+// Name is the lock file's name, next to the spec, like Terraform's
 // .terraform.lock.hcl.
-const LockFile = "kprov.lock.hcl"
+const Name = "kprov.lock.hcl"
 
-// LockPath is the lock file of the spec at specPath.
-func LockPath(specPath string) string { return filepath.Join(filepath.Dir(specPath), LockFile) }
+// Path is the lock file of the spec at specPath.
+func Path(specPath string) string { return filepath.Join(filepath.Dir(specPath), Name) }
 
 const lockHeader = `# kprov.lock.hcl: the sha256 of every artifact kprov downloads or reads for
 # the specs in this folder. Written by kprov on first use and checked on every
@@ -64,8 +69,8 @@ type Lock struct {
 	images  map[string]string // ref -> digest
 }
 
-// NewLock returns a lock holding entries.
-func NewLock(entries ...Entry) *Lock {
+// New returns a lock holding entries.
+func New(entries ...Entry) *Lock {
 	l := &Lock{entries: map[string]Entry{}, images: map[string]string{}}
 	for _, e := range entries {
 		l.Set(e)
@@ -73,20 +78,20 @@ func NewLock(entries ...Entry) *Lock {
 	return l
 }
 
-// LoadLock reads the lock at path; a missing file is an empty lock.
-func LoadLock(path string) (*Lock, error) {
+// Load reads the lock at path; a missing file is an empty lock.
+func Load(path string) (*Lock, error) {
 	src, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return NewLock(), nil
+		return New(), nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	return ParseLock(path, src)
+	return Parse(path, src)
 }
 
-// ParseLock decodes a lock file's source; filename is used in errors.
-func ParseLock(filename string, src []byte) (*Lock, error) {
+// Parse decodes a lock file's source; filename is used in errors.
+func Parse(filename string, src []byte) (*Lock, error) {
 	var f struct {
 		Entries []Entry      `hcl:"artifact,block"`
 		Images  []ImageEntry `hcl:"container_image,block"`
@@ -94,7 +99,7 @@ func ParseLock(filename string, src []byte) (*Lock, error) {
 	if err := hclsimple.Decode(filename, src, nil, &f); err != nil {
 		return nil, fmt.Errorf("read the lock: %w", err)
 	}
-	l := NewLock()
+	l := New()
 	for _, e := range f.Entries {
 		if !IsSum(e.SHA256) {
 			return nil, fmt.Errorf("%s: %s (%s): %q is not a lowercase hex sha256; fix or delete the entry", e.DefRange, e.Name, e.Source, e.SHA256)
@@ -124,6 +129,13 @@ func ParseLock(filename string, src []byte) (*Lock, error) {
 // imageRef is the characters of an image reference (host, path, tag and
 // digest), which also keeps the lock's labels plain.
 var imageRef = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/@-]*$`)
+
+// IsSum reports whether s is a lowercase hex sha256 digest, as the lock
+// records an artifact's sum.
+func IsSum(s string) bool {
+	raw, err := hex.DecodeString(s)
+	return err == nil && len(raw) == 32 && s == strings.ToLower(s)
+}
 
 // IsDigest reports whether s is a manifest digest as the lock records it:
 // "sha256:" and 64 lowercase hex digits.
@@ -224,7 +236,7 @@ func (l *Lock) Write(path string) error {
 	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
 		return nil
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+LockFile+".*")
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+Name+".*")
 	if err != nil {
 		return fmt.Errorf("write the lock: %w", err)
 	}

@@ -1,4 +1,4 @@
-package binaries
+package lockfile
 
 import (
 	"path/filepath"
@@ -7,6 +7,8 @@ import (
 )
 
 var (
+	sumA    = strings.Repeat("a", 64)
+	sumB    = strings.Repeat("b", 64)
 	digestA = "sha256:" + sumA
 	digestB = "sha256:" + sumB
 )
@@ -15,7 +17,7 @@ var (
 // reference, whatever the order they were set in; the file reads back to
 // the same bytes.
 func TestLockImages(t *testing.T) {
-	l := NewLock(Entry{Name: "kubeadm", Source: "https://dl.k8s.io/kubeadm", SHA256: sumA})
+	l := New(Entry{Name: "kubeadm", Source: "https://dl.k8s.io/kubeadm", SHA256: sumA})
 	for _, set := range [][2]string{
 		{"registry.k8s.io/pause:3.9", digestA},
 		{"calico/node:v3.11.3", digestB},
@@ -46,11 +48,11 @@ container_image "registry.k8s.io/pause:3.9" {
 	if got := string(l.Bytes()); got != want {
 		t.Errorf("lock:\n%s\nwant:\n%s", got, want)
 	}
-	path := filepath.Join(t.TempDir(), LockFile)
+	path := filepath.Join(t.TempDir(), Name)
 	if err := l.Write(path); err != nil {
 		t.Fatal(err)
 	}
-	back, err := LoadLock(path)
+	back, err := Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +70,7 @@ container_image "registry.k8s.io/pause:3.9" {
 	}
 
 	// Only images: no blank line before the comment.
-	only := NewLock()
+	only := New()
 	if err := only.SetDigest("registry.k8s.io/pause:3.9", digestA); err != nil {
 		t.Fatal(err)
 	}
@@ -76,34 +78,8 @@ container_image "registry.k8s.io/pause:3.9" {
 		t.Errorf("images-only lock:\n%q\nwant\n%q", got, want)
 	}
 	// Without images the file is what it was before images existed.
-	if strings.Contains(string(NewLock(Entry{Name: "a", Source: "b", SHA256: sumA}).Bytes()), "container_image") {
+	if strings.Contains(string(New(Entry{Name: "a", Source: "b", SHA256: sumA}).Bytes()), "container_image") {
 		t.Error("a lock without images mentions them")
-	}
-}
-
-// TestSyncKeepsImages: recording artifact pins leaves the image digests
-// alone.
-func TestSyncKeepsImages(t *testing.T) {
-	path := filepath.Join(t.TempDir(), LockFile)
-	l := NewLock()
-	if err := l.SetDigest("registry.k8s.io/pause:3.9", digestA); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Write(path); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Sync(path, labPins(t), Record); err != nil {
-		t.Fatal(err)
-	}
-	back, err := LoadLock(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d, ok := back.Digest("registry.k8s.io/pause:3.9"); !ok || d != digestA {
-		t.Errorf("after Sync: %q %v", d, ok)
-	}
-	if len(back.Entries()) != len(labPins(t)) {
-		t.Errorf("%d entries after Sync", len(back.Entries()))
 	}
 }
 
@@ -122,12 +98,12 @@ func TestLockImageErrors(t *testing.T) {
 		"no digest":  {"container_image \"registry.k8s.io/pause:3.9\" {\n}\n", `The argument "digest" is required`},
 		"two labels": {"container_image \"a\" \"b\" {\n  digest = \"" + digestA + "\"\n}\n", "Extraneous label"},
 	} {
-		_, err := ParseLock(LockFile, []byte(tc.src))
+		_, err := Parse(Name, []byte(tc.src))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", name, err, tc.want)
 		}
 	}
-	l := NewLock()
+	l := New()
 	for _, bad := range [][2]string{{"registry.k8s.io/pause:3.9", sumA}, {"", digestA}, {"a\"b", digestA}, {"x y", digestA}} {
 		if err := l.SetDigest(bad[0], bad[1]); err == nil {
 			t.Errorf("SetDigest(%q, %q) accepted", bad[0], bad[1])

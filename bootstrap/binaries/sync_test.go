@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kprov/kprov/bootstrap/lockfile"
 	"github.com/kprov/kprov/internal/golden"
 )
 
@@ -23,60 +24,19 @@ func labPins(t *testing.T) []Pin {
 
 func TestLockGolden(t *testing.T) {
 	pins := labPins(t)
-	l := NewLock()
+	l := lockfile.New()
 	// Recorded in reverse: the file's order must not depend on it.
 	for i := len(pins) - 1; i >= 0; i-- {
 		l.Set(pins[i].Entry())
 	}
-	l.Set(Entry{Name: "kubeadm", Source: "https://dl.k8s.io/release/v1.30.14/bin/linux/amd64/kubeadm", SHA256: sumA})
-	golden.Assert(t, LockFile, l.Bytes())
-}
-
-func TestLockRoundTrip(t *testing.T) {
-	l := NewLock()
-	for _, p := range labPins(t) {
-		l.Set(p.Entry())
-	}
-	path := filepath.Join(t.TempDir(), LockFile)
-	if err := l.Write(path); err != nil {
-		t.Fatal(err)
-	}
-	back, err := LoadLock(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := string(back.Bytes()), string(l.Bytes()); got != want {
-		t.Errorf("round trip changed the lock:\n%s\nwant:\n%s", got, want)
-	}
-	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o644 {
-		t.Errorf("lock mode %v, want 0644", fi.Mode())
-	}
-	if e, ok := back.Get("kubelet", Sources(loadLab(t))[1].URL); !ok || !IsSum(e.SHA256) {
-		t.Errorf("kubelet entry: %+v %v", e, ok)
-	}
-	if m, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".*")); len(m) > 0 {
-		t.Errorf("temporary files left: %v", m)
-	}
-}
-
-func TestLockParseErrors(t *testing.T) {
-	for name, tc := range map[string]struct{ src, want string }{
-		"bad sum":   {"artifact \"kubeadm\" {\n source = \"u\"\n sha256 = \"ABC\"\n}\n", "kprov.lock.hcl:1,1-19: kubeadm (u): \"ABC\" is not a lowercase hex sha256"},
-		"duplicate": {"artifact \"kubeadm\" {\n source = \"u\"\n sha256 = \"" + sumA + "\"\n}\nartifact \"kubeadm\" {\n source = \"u\"\n sha256 = \"" + sumB + "\"\n}\n", "locked twice, first at kprov.lock.hcl:1,1-19"},
-		"no source": {"artifact \"kubeadm\" {\n sha256 = \"" + sumA + "\"\n}\n", `The argument "source" is required`},
-		"unknown":   {`provider "x" {}`, `Blocks of type "provider" are not expected here`},
-	} {
-		_, err := ParseLock(LockFile, []byte(tc.src))
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: %v, want %q", name, err, tc.want)
-		}
-	}
+	l.Set(lockfile.Entry{Name: "kubeadm", Source: "https://dl.k8s.io/release/v1.30.14/bin/linux/amd64/kubeadm", SHA256: sumA})
+	golden.Assert(t, lockfile.Name, l.Bytes())
 }
 
 // TestSync: the first run creates the lock, a second finds no drift and
 // leaves the file alone, a changed spec pin is drift that Record writes.
 func TestSync(t *testing.T) {
-	path := filepath.Join(t.TempDir(), LockFile)
+	path := filepath.Join(t.TempDir(), lockfile.Name)
 	pins := labPins(t)
 	drift, err := Sync(path, pins, Record)
 	if err != nil || len(drift) != len(pins) {
@@ -122,7 +82,7 @@ func TestSync(t *testing.T) {
 // TestLocked: --locked refuses a pin the lock lacks and one it records
 // otherwise, naming the artifact, both sums and what to do; it never writes.
 func TestLocked(t *testing.T) {
-	path := filepath.Join(t.TempDir(), LockFile)
+	path := filepath.Join(t.TempDir(), lockfile.Name)
 	pins := labPins(t)
 	if _, err := Sync(path, pins, Locked); err == nil || !strings.Contains(err.Error(), "no entry for image") ||
 		!strings.Contains(err.Error(), "run once without --locked to record it") {
@@ -159,6 +119,32 @@ func TestLocked(t *testing.T) {
 	}
 	if now, _ := os.ReadFile(path); string(now) != string(written) {
 		t.Error("--locked changed the lock")
+	}
+}
+
+// TestSyncKeepsImages: recording artifact pins leaves the image digests
+// alone.
+func TestSyncKeepsImages(t *testing.T) {
+	path := filepath.Join(t.TempDir(), lockfile.Name)
+	l := lockfile.New()
+	if err := l.SetDigest("registry.k8s.io/pause:3.9", "sha256:"+sumA); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Write(path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Sync(path, labPins(t), Record); err != nil {
+		t.Fatal(err)
+	}
+	back, err := lockfile.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, ok := back.Digest("registry.k8s.io/pause:3.9"); !ok || d != "sha256:"+sumA {
+		t.Errorf("after Sync: %q %v", d, ok)
+	}
+	if len(back.Entries()) != len(labPins(t)) {
+		t.Errorf("%d entries after Sync", len(back.Entries()))
 	}
 }
 

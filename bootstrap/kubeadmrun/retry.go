@@ -62,7 +62,7 @@ func Slow(err error) (bool, string) {
 // Forget undoes a worker's failed join so that it can join again: kubeadm
 // reset on the node, and its Node object deleted through cp (kubeadm join
 // refuses a name that a Ready Node already has).
-func Forget(ctx context.Context, node, cp remote.Host, name string) error {
+func Forget(ctx context.Context, node, cp remote.Node, name string) error {
 	if _, err := node.Run(ctx, "kubeadm reset -f"); err != nil {
 		return fmt.Errorf("undo the failed kubeadm join: %w", err)
 	}
@@ -78,11 +78,11 @@ var (
 
 // retrySlow runs a kubeadm command that only talks to the API server
 // (and is safe to repeat), again while it fails on a busy API server.
-func retrySlow(ctx context.Context, h remote.Host, cmd string) (string, error) {
+func retrySlow(ctx context.Context, n remote.Node, cmd string) (string, error) {
 	var out string
 	err := retry.Do(ctx, retry.Every(slowPause), slowTries, func(ctx context.Context) error {
 		var err error
-		out, err = h.Run(ctx, cmd)
+		out, err = n.Run(ctx, cmd)
 		if slow, _ := Slow(err); slow {
 			return err
 		}

@@ -32,15 +32,15 @@ const (
 )
 
 // exists reports whether path exists on h.
-func exists(ctx context.Context, h remote.Host, path string) (bool, error) {
-	out, err := h.Run(ctx, "test -e "+remote.Quote(path)+" && echo yes || echo no")
+func exists(ctx context.Context, n remote.Node, path string) (bool, error) {
+	out, err := n.Run(ctx, "test -e "+remote.Quote(path)+" && echo yes || echo no")
 	return strings.TrimSpace(out) == "yes", err
 }
 
 // PlaceCA puts the cluster CA kprov generated where kubeadm init finds and
 // keeps it, so the CA hash kprov pins for joining nodes is the real one.
-func PlaceCA(ctx context.Context, h remote.Host, s *state.Secrets) (bool, error) {
-	have, err := h.Run(ctx, "cat "+CACert+" 2>/dev/null || true")
+func PlaceCA(ctx context.Context, n remote.Node, s *state.Secrets) (bool, error) {
+	have, err := n.Run(ctx, "cat "+CACert+" 2>/dev/null || true")
 	if err != nil {
 		return false, err
 	}
@@ -48,34 +48,34 @@ func PlaceCA(ctx context.Context, h remote.Host, s *state.Secrets) (bool, error)
 		return false, nil
 	}
 	if have != "" {
-		return false, fmt.Errorf("node %s already has another cluster CA in %s; it belongs to another cluster: rebuild the node (kprov up --replace)", h.Name(), CACert)
+		return false, fmt.Errorf("node %s already has another cluster CA in %s; it belongs to another cluster: rebuild the node (kprov up --replace)", n.Name(), CACert)
 	}
-	if _, err := h.Run(ctx, "mkdir -p /etc/kubernetes/pki"); err != nil {
+	if _, err := n.Run(ctx, "mkdir -p /etc/kubernetes/pki"); err != nil {
 		return false, err
 	}
-	if err := h.Upload(ctx, CACert, s.CACert, 0o644); err != nil {
+	if err := n.Upload(ctx, CACert, s.CACert, 0o644); err != nil {
 		return false, err
 	}
-	return true, h.Upload(ctx, CAKey, s.CAKey, 0o600)
+	return true, n.Upload(ctx, CAKey, s.CAKey, 0o600)
 }
 
 // upload writes a kubeadm configuration (it holds join credentials) 0600
 // into ConfigDir.
-func upload(ctx context.Context, h remote.Host, path string, cfg []byte) error {
-	if _, err := h.Run(ctx, "mkdir -p -m 0700 "+ConfigDir); err != nil {
+func upload(ctx context.Context, n remote.Node, path string, cfg []byte) error {
+	if _, err := n.Run(ctx, "mkdir -p -m 0700 "+ConfigDir); err != nil {
 		return err
 	}
-	return h.Upload(ctx, path, cfg, 0o600)
+	return n.Upload(ctx, path, cfg, 0o600)
 }
 
 // placePatches makes PatchesDir hold exactly patches (file name to
 // content), right before the kubeadm run that reads them; nothing without
 // patches.
-func placePatches(ctx context.Context, h remote.Host, patches map[string]string) error {
+func placePatches(ctx context.Context, n remote.Node, patches map[string]string) error {
 	if len(patches) == 0 {
 		return nil
 	}
-	if _, err := h.Run(ctx, "rm -rf "+PatchesDir+" && mkdir -p -m 0700 "+PatchesDir); err != nil {
+	if _, err := n.Run(ctx, "rm -rf "+PatchesDir+" && mkdir -p -m 0700 "+PatchesDir); err != nil {
 		return err
 	}
 	names := make([]string, 0, len(patches))
@@ -87,7 +87,7 @@ func placePatches(ctx context.Context, h remote.Host, patches map[string]string)
 		if strings.ContainsAny(name, "/\x00") || name == "." || name == ".." {
 			return fmt.Errorf("kubeadm patch name %q is not a file name", name)
 		}
-		if err := h.Upload(ctx, PatchesDir+"/"+name, []byte(patches[name]), 0o600); err != nil {
+		if err := n.Upload(ctx, PatchesDir+"/"+name, []byte(patches[name]), 0o600); err != nil {
 			return err
 		}
 	}
@@ -98,21 +98,21 @@ func placePatches(ctx context.Context, h remote.Host, patches map[string]string)
 // (admin.conf exists), with the spec's kubeadm patches in PatchesDir. cfg
 // holds the bootstrap token and certificate key: it is uploaded 0600 and
 // never logged.
-func Init(ctx context.Context, h remote.Host, cfg []byte, patches map[string]string) (bool, error) {
-	done, err := exists(ctx, h, InitDone)
+func Init(ctx context.Context, n remote.Node, cfg []byte, patches map[string]string) (bool, error) {
+	done, err := exists(ctx, n, InitDone)
 	if err != nil || done {
 		return false, err
 	}
-	if err := upload(ctx, h, InitConfig, cfg); err != nil {
+	if err := upload(ctx, n, InitConfig, cfg); err != nil {
 		return false, err
 	}
-	if err := placePatches(ctx, h, patches); err != nil {
+	if err := placePatches(ctx, n, patches); err != nil {
 		return false, err
 	}
-	if _, err = h.Run(ctx, "kubeadm init --config "+InitConfig+" --upload-certs"); err != nil {
+	if _, err = n.Run(ctx, "kubeadm init --config "+InitConfig+" --upload-certs"); err != nil {
 		return false, err
 	}
-	_, err = h.Run(ctx, "touch "+InitDone)
+	_, err = n.Run(ctx, "touch "+InitDone)
 	return err == nil, err
 }
 
@@ -120,29 +120,29 @@ func Init(ctx context.Context, h remote.Host, cfg []byte, patches map[string]str
 // interrupted left on h (kubeadm reset -f), so that the next run starts
 // clean; done is the marker of the run (InitDone or JoinDone). It reports
 // whether there was anything to undo.
-func Leftovers(ctx context.Context, h remote.Host, done string) (bool, error) {
-	out, err := h.Run(ctx, "if [ -e "+remote.Quote(done)+" ]; then echo done; "+
+func Leftovers(ctx context.Context, n remote.Node, done string) (bool, error) {
+	out, err := n.Run(ctx, "if [ -e "+remote.Quote(done)+" ]; then echo done; "+
 		"elif [ -e "+AdminConf+" ] || [ -e "+KubeletConf+" ] || [ -n \"$(ls -A /etc/kubernetes/manifests 2>/dev/null)\" ]; then echo leftovers; fi")
 	if err != nil || strings.TrimSpace(out) != "leftovers" {
 		return false, err
 	}
-	if _, err := h.Run(ctx, "kubeadm reset -f"); err != nil {
+	if _, err := n.Run(ctx, "kubeadm reset -f"); err != nil {
 		return false, fmt.Errorf("undo an unfinished kubeadm run: %w", err)
 	}
 	return true, nil
 }
 
 // DryRun has kubeadm check cfg on the node without changing it.
-func DryRun(ctx context.Context, h remote.Host, cfg []byte) (string, error) {
-	if err := upload(ctx, h, InitConfig, cfg); err != nil {
+func DryRun(ctx context.Context, n remote.Node, cfg []byte) (string, error) {
+	if err := upload(ctx, n, InitConfig, cfg); err != nil {
 		return "", err
 	}
-	return h.Run(ctx, "kubeadm init --dry-run --skip-phases=preflight --config "+InitConfig)
+	return n.Run(ctx, "kubeadm init --dry-run --skip-phases=preflight --config "+InitConfig)
 }
 
 // EnsureToken makes sure the bootstrap token kprov joins nodes with exists
 // on the cluster (kubeadm's tokens expire after their TTL).
-func EnsureToken(ctx context.Context, h remote.Host, token string) (bool, error) {
+func EnsureToken(ctx context.Context, n remote.Node, token string) (bool, error) {
 	id, _, ok := strings.Cut(token, ".")
 	if !ok {
 		return false, fmt.Errorf("bootstrap token in the state folder is malformed")
@@ -150,7 +150,7 @@ func EnsureToken(ctx context.Context, h remote.Host, token string) (bool, error)
 	// The text table's first column is the token, in every kubeadm
 	// release. A list that fails is an error: the API server is not
 	// answering, and creating a token would fail the same way.
-	out, err := retrySlow(ctx, h, "kubeadm token list --kubeconfig "+AdminConf)
+	out, err := retrySlow(ctx, n, "kubeadm token list --kubeconfig "+AdminConf)
 	if err != nil {
 		return false, err
 	}
@@ -159,26 +159,26 @@ func EnsureToken(ctx context.Context, h remote.Host, token string) (bool, error)
 			return false, nil
 		}
 	}
-	_, err = retrySlow(ctx, h, "kubeadm token create --kubeconfig "+AdminConf+" --ttl 24h "+remote.Quote(token))
+	_, err = retrySlow(ctx, n, "kubeadm token create --kubeconfig "+AdminConf+" --ttl 24h "+remote.Quote(token))
 	return err == nil, err
 }
 
 // Join runs kubeadm join unless the node already joined (kubelet.conf),
 // with the spec's kubeadm patches in PatchesDir.
-func Join(ctx context.Context, h remote.Host, cfg []byte, patches map[string]string) (bool, error) {
-	done, err := exists(ctx, h, JoinDone)
+func Join(ctx context.Context, n remote.Node, cfg []byte, patches map[string]string) (bool, error) {
+	done, err := exists(ctx, n, JoinDone)
 	if err != nil || done {
 		return false, err
 	}
-	if err := upload(ctx, h, JoinConfig, cfg); err != nil {
+	if err := upload(ctx, n, JoinConfig, cfg); err != nil {
 		return false, err
 	}
-	if err := placePatches(ctx, h, patches); err != nil {
+	if err := placePatches(ctx, n, patches); err != nil {
 		return false, err
 	}
-	if _, err = h.Run(ctx, "kubeadm join --config "+JoinConfig); err != nil {
+	if _, err = n.Run(ctx, "kubeadm join --config "+JoinConfig); err != nil {
 		return false, err
 	}
-	_, err = h.Run(ctx, "touch "+JoinDone)
+	_, err = n.Run(ctx, "touch "+JoinDone)
 	return err == nil, err
 }

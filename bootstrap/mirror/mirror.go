@@ -32,9 +32,9 @@ type Options struct {
 	// CAFile is a PEM file of the CA that signed the target's certificate
 	// (a relative path starts at the working folder).
 	CAFile string
-	// Sources are the spec's mirrors (registry.Hosts); an image whose
+	// Sources are the spec's mirrors (registry.Upstreams); an image whose
 	// upstream host has mirrors is read from them, else from upstream.
-	Sources []registry.Host
+	Sources []registry.Upstream
 	// BaseDir is where the spec's relative ca_file paths start.
 	BaseDir string
 	// Keychain authenticates to source and target; nil is anonymous.

@@ -28,7 +28,7 @@ type fixture struct {
 	a, b    *testRegistry
 	digests map[string]string // upstream reference -> digest at A
 	imgs    []images.Image
-	sources []registry.Host
+	sources []registry.Upstream
 }
 
 func newFixture(t *testing.T, size int64) *fixture {
@@ -39,7 +39,7 @@ func newFixture(t *testing.T, size int64) *fixture {
 	}
 	f.imgs = []images.Image{{Ref: pause, Source: "kubeadm"}, {Ref: node, Source: "addons/calico"}}
 	c := &spec.Cluster{Registries: &spec.Registries{MirrorAll: "http://" + f.a.host, PlainHTTP: true}}
-	f.sources = registry.Hosts(c, []string{pause, node})
+	f.sources = registry.Upstreams(c, []string{pause, node})
 	return f
 }
 
@@ -232,7 +232,7 @@ func TestMirrorEndpoints(t *testing.T) {
 		{Registry: "quay.io", Endpoints: []string{"http://" + b.host}, PlainHTTP: true},
 	}}}
 	refs := []string{"busybox:1.36", "quay.io/x/y:1"}
-	opts := Options{Target: b.host, PlainHTTP: true, Sources: registry.Hosts(c, refs)}
+	opts := Options{Target: b.host, PlainHTTP: true, Sources: registry.Upstreams(c, refs)}
 	res, err := Copy(context.Background(), []images.Image{{Ref: "busybox:1.36"}}, opts)
 	if err != nil || res.Copied != 1 {
 		t.Fatalf("copy through a mirror block: %+v, %v", res, err)
@@ -262,7 +262,7 @@ func TestTLSWithCAFiles(t *testing.T) {
 	writeCA(a, filepath.Join(dir, "a.pem"))
 	writeCA(b, filepath.Join(dir, "b.pem"))
 	c := &spec.Cluster{Registries: &spec.Registries{MirrorAll: "https://" + a.host, CAFile: "a.pem"}}
-	opts := Options{Target: "https://" + b.host, Sources: registry.Hosts(c, []string{pause}), BaseDir: dir}
+	opts := Options{Target: "https://" + b.host, Sources: registry.Upstreams(c, []string{pause}), BaseDir: dir}
 
 	// Without the target's CA, its certificate is not trusted.
 	if _, err := Copy(context.Background(), []images.Image{{Ref: pause}}, opts); err == nil || !strings.Contains(err.Error(), "certificate") {

@@ -74,15 +74,15 @@ func (c *copier) sources(u upstream, image string) ([]source, error) {
 		return nil, err
 	}
 	upstreamSource := source{prefix: u.host, t: up}
-	h := registry.For(c.opts.Sources, image)
-	if h == nil {
+	m := registry.For(c.opts.Sources, image)
+	if m == nil {
 		return []source{upstreamSource}, nil
 	}
 	var out []source
-	for _, e := range h.Endpoints {
+	for _, e := range m.Endpoints {
 		p, err := url.Parse(e.URL)
 		if err != nil || p.Host == "" {
-			return nil, fmt.Errorf("mirror %q of %s is not a URL", e.URL, h.Upstream)
+			return nil, fmt.Errorf("mirror %q of %s is not a URL", e.URL, m.Name)
 		}
 		if strings.EqualFold(p.Host, c.host) {
 			continue
@@ -101,7 +101,7 @@ func (c *copier) sources(u upstream, image string) ([]source, error) {
 		}
 		out = append(out, source{prefix: prefix, via: e.URL, t: t})
 	}
-	if h.Fallback || len(out) == 0 {
+	if m.Fallback || len(out) == 0 {
 		out = append(out, upstreamSource)
 	}
 	return out, nil

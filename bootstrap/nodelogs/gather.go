@@ -27,9 +27,9 @@ type Gather struct {
 
 // Run gathers every node's logs, each node on its own: a node that cannot
 // be reached gets Out/NODE/error.txt and is named in failed.
-func (g Gather) Run(ctx context.Context, nodes []Node) (failed []string) {
+func (g Gather) Run(ctx context.Context, nodes []remote.Node) (failed []string) {
 	var mu sync.Mutex
-	remote.Each(ctx, nodes, g.Parallel, func(ctx context.Context, n Node) error {
+	remote.Each(ctx, nodes, g.Parallel, func(ctx context.Context, n remote.Node) error {
 		dir := filepath.Join(g.Out, n.Name())
 		files, err := Collect(ctx, n, dir, g.Redact)
 		if err != nil {

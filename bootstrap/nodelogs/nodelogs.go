@@ -20,9 +20,6 @@ import (
 	"github.com/kprov/kprov/bootstrap/remote"
 )
 
-// Node is a node reached over SSH.
-type Node = remote.Host
-
 // journalLines bounds each journal, so that a node that logged for months
 // still fits in memory.
 const journalLines = 200000
@@ -49,7 +46,7 @@ var gather = strings.Join([]string{
 // Collect gathers n's logs into dir (made 0700; files 0600), each file's
 // text passed through redact, and returns the files written, relative to
 // dir. The archive it made on the node is removed.
-func Collect(ctx context.Context, n Node, dir string, redact func(string) string) ([]string, error) {
+func Collect(ctx context.Context, n remote.Node, dir string, redact func(string) string) ([]string, error) {
 	out, err := n.Run(ctx, "sh -c "+remote.Quote(gather))
 	if err != nil {
 		return nil, fmt.Errorf("gather the logs on %s: %w", n.Name(), err)

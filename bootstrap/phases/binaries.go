@@ -66,7 +66,7 @@ func (b *Bootstrapper) binaries(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return remote.Each(ctx, b.all, b.o.Parallel, func(ctx context.Context, n *remote.Node) error {
+	return remote.Each(ctx, b.all, b.o.Parallel, func(ctx context.Context, n *remote.Conn) error {
 		srcs := binaries.Sources(c)
 		for i, cmd := range cmds {
 			out, err := n.Run(ctx, cmd)
@@ -109,7 +109,7 @@ func (b *Bootstrapper) binaries(ctx context.Context) error {
 
 // ensureFile writes f on n unless n already has it with that content; it
 // reports whether it wrote.
-func ensureFile(ctx context.Context, n *remote.Node, f binaries.File) (bool, error) {
+func ensureFile(ctx context.Context, n *remote.Conn, f binaries.File) (bool, error) {
 	have, err := n.Run(ctx, "cat "+remote.Quote(f.Path)+" 2>/dev/null || true")
 	if err != nil {
 		return false, err

@@ -49,8 +49,8 @@ type Options struct {
 type Bootstrapper struct {
 	o      Options
 	engine *remote.Engine
-	nodes  map[string]*remote.Node
-	all    []*remote.Node
+	nodes  map[string]*remote.Conn
+	all    []*remote.Conn
 	closer func()
 	mu     sync.Mutex
 	// Addons: the plan and the API connection, made on first use.
@@ -77,7 +77,7 @@ func New(o Options) (*Bootstrapper, error) {
 		closeAuth()
 		return nil, err
 	}
-	b := &Bootstrapper{o: o, engine: remote.New(cfg), nodes: map[string]*remote.Node{}}
+	b := &Bootstrapper{o: o, engine: remote.New(cfg), nodes: map[string]*remote.Conn{}}
 	b.closer = func() { b.engine.Close(); closeAuth() }
 	for _, t := range targets {
 		n, err := b.engine.Node(t)
@@ -95,7 +95,7 @@ func New(o Options) (*Bootstrapper, error) {
 func (b *Bootstrapper) Close() { b.closer() }
 
 // Nodes are the SSH connections to the nodes, in plan order.
-func (b *Bootstrapper) Nodes() []*remote.Node { return b.all }
+func (b *Bootstrapper) Nodes() []*remote.Conn { return b.all }
 
 // changed logs a change that n things made and counts them.
 func (b *Bootstrapper) changed(n int, format string, args ...any) {
@@ -143,7 +143,7 @@ func (b *Bootstrapper) prepare(ctx context.Context) error {
 	for _, img := range imgs {
 		o.Images = append(o.Images, img.Ref)
 	}
-	return remote.Each(ctx, b.all, b.o.Parallel, func(ctx context.Context, n *remote.Node) error {
+	return remote.Each(ctx, b.all, b.o.Parallel, func(ctx context.Context, n *remote.Conn) error {
 		r, err := prepare.Node(ctx, n, c, o)
 		if len(r.Changed) > 0 {
 			b.changed(len(r.Changed), "%s: %s", n.Name(), strings.Join(r.Changed, "; "))
@@ -152,8 +152,8 @@ func (b *Bootstrapper) prepare(ctx context.Context) error {
 	})
 }
 
-func (b *Bootstrapper) controlPlanes() []*remote.Node {
-	var out []*remote.Node
+func (b *Bootstrapper) controlPlanes() []*remote.Conn {
+	var out []*remote.Conn
 	for _, n := range b.o.Nodes {
 		if n.Role == spec.RoleControlPlane {
 			out = append(out, b.nodes[n.Name])
@@ -169,7 +169,7 @@ func (b *Bootstrapper) etcdDisk(ctx context.Context) error {
 	if policy == "off" {
 		return nil
 	}
-	return remote.Each(ctx, b.controlPlanes(), b.o.Parallel, func(ctx context.Context, n *remote.Node) error {
+	return remote.Each(ctx, b.controlPlanes(), b.o.Parallel, func(ctx context.Context, n *remote.Conn) error {
 		if running, err := prepare.EtcdRuns(ctx, n); err != nil || running {
 			return err
 		}

@@ -31,11 +31,11 @@ func (b *Bootstrapper) images(ctx context.Context) error {
 	for i, img := range imgs {
 		refs[i] = img.Ref
 	}
-	hosts := registry.Hosts(c, refs)
+	upstreams := registry.Upstreams(c, refs)
 	o := prepare.Options{SpecDir: filepath.Dir(b.o.SpecPath), Images: refs}
 	var mu sync.Mutex
 	var results []prepull.Result
-	err = remote.Each(ctx, b.all, b.o.Parallel, func(ctx context.Context, n *remote.Node) error {
+	err = remote.Each(ctx, b.all, b.o.Parallel, func(ctx context.Context, n *remote.Conn) error {
 		// The mirrors of every image's host (bootstrap/prepare knew
 		// kubeadm's only); nothing changes when they are all there.
 		pr, err := prepare.Containerd(ctx, n, c, o)
@@ -47,7 +47,7 @@ func (b *Bootstrapper) images(ctx context.Context) error {
 		}
 		// Workers leave out the control plane's static pod images.
 		cp := b.planned(n.Name()).Role == spec.RoleControlPlane
-		r, err := prepull.Node(ctx, n, images.ForNode(imgs, cp), hosts)
+		r, err := prepull.Node(ctx, n, images.ForNode(imgs, cp), upstreams)
 		if len(r.Pulled) > 0 {
 			b.changed(len(r.Pulled), "%s: pulled %s", n.Name(), plural(len(r.Pulled), "image"))
 		}

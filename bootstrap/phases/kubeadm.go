@@ -14,7 +14,7 @@ import (
 	"github.com/kprov/kprov/provision/state"
 )
 
-func (b *Bootstrapper) first() (*remote.Node, error) {
+func (b *Bootstrapper) first() (*remote.Conn, error) {
 	n, ok := plan.FirstControlPlane(b.o.Nodes)
 	if !ok {
 		return nil, fmt.Errorf("no control-plane node")
@@ -94,7 +94,7 @@ func (b *Bootstrapper) join(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	joinOne := func(ctx context.Context, n *remote.Node) error {
+	joinOne := func(ctx context.Context, n *remote.Conn) error {
 		pn := b.planned(n.Name())
 		if undone, err := kubeadmrun.Leftovers(ctx, n, kubeadmrun.JoinDone); err != nil {
 			return err
@@ -120,7 +120,7 @@ func (b *Bootstrapper) join(ctx context.Context) error {
 		}
 		return err
 	}
-	var workers []*remote.Node
+	var workers []*remote.Conn
 	for _, pn := range b.o.Nodes {
 		n := b.nodes[pn.Name]
 		switch {

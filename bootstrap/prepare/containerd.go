@@ -28,10 +28,10 @@ func containerdFiles(c *spec.Cluster, o Options) ([]registry.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("containerd's sandbox image: %w", err)
 	}
-	hosts := registry.Hosts(c, append([]string{pause}, o.Images...))
+	upstreams := registry.Upstreams(c, append([]string{pause}, o.Images...))
 	cas := map[string][]byte{}
-	for _, h := range hosts {
-		for _, e := range h.Endpoints {
+	for _, u := range upstreams {
+		for _, e := range u.Endpoints {
 			if _, done := cas[e.CAFile]; e.CAFile == "" || done {
 				continue
 			}
@@ -41,12 +41,12 @@ func containerdFiles(c *spec.Cluster, o Options) ([]registry.File, error) {
 			}
 			b, err := os.ReadFile(p)
 			if err != nil {
-				return nil, fmt.Errorf("registries: read ca_file of the %s mirror: %w (relative paths start at the spec's folder)", h.Upstream, err)
+				return nil, fmt.Errorf("registries: read ca_file of the %s mirror: %w (relative paths start at the spec's folder)", u.Name, err)
 			}
 			cas[e.CAFile] = b
 		}
 	}
-	return registry.Containerd(registry.ContainerdInput{Hosts: hosts, SandboxImage: pause, CAs: cas})
+	return registry.Containerd(registry.ContainerdInput{Upstreams: upstreams, SandboxImage: pause, CAs: cas})
 }
 
 // listMark separates the two parts of lookCommand's output.
@@ -93,8 +93,8 @@ func parseLook(out string) nodeFiles {
 // removes what kprov wrote earlier into certs.d and no longer plans,
 // restarts containerd when anything changed, and keeps it enabled and
 // running.
-func containerd(ctx context.Context, h remote.Host, want []registry.File, r *Result) error {
-	out, err := h.Run(ctx, lookCommand(want))
+func containerd(ctx context.Context, n remote.Node, want []registry.File, r *Result) error {
+	out, err := n.Run(ctx, lookCommand(want))
 	if err != nil {
 		return err
 	}
@@ -133,12 +133,12 @@ func containerd(ctx context.Context, h remote.Host, want []registry.File, r *Res
 			quoted = append(quoted, remote.Quote(d))
 		}
 		sort.Strings(quoted)
-		if _, err := h.Run(ctx, "mkdir -p -- "+strings.Join(quoted, " ")); err != nil {
+		if _, err := n.Run(ctx, "mkdir -p -- "+strings.Join(quoted, " ")); err != nil {
 			return err
 		}
 	}
 	for _, f := range write {
-		if err := h.Upload(ctx, f.Path, f.Content, f.Mode); err != nil {
+		if err := n.Upload(ctx, f.Path, f.Content, f.Mode); err != nil {
 			return err
 		}
 		r.Changed = append(r.Changed, "containerd: wrote "+f.Path)
@@ -154,7 +154,7 @@ func containerd(ctx context.Context, h remote.Host, want []registry.File, r *Res
 		for i, p := range gone {
 			quoted[i] = remote.Quote(p)
 		}
-		if _, err := h.Run(ctx, "rm -rf -- "+strings.Join(quoted, " ")); err != nil {
+		if _, err := n.Run(ctx, "rm -rf -- "+strings.Join(quoted, " ")); err != nil {
 			return err
 		}
 		for _, p := range gone {
@@ -163,17 +163,17 @@ func containerd(ctx context.Context, h remote.Host, want []registry.File, r *Res
 		changed = true
 	}
 	if changed {
-		if _, err := h.Run(ctx, "systemctl restart containerd"); err != nil {
+		if _, err := n.Run(ctx, "systemctl restart containerd"); err != nil {
 			return err
 		}
 		r.Changed = append(r.Changed, "containerd: restarted")
 	}
-	state, err := h.Run(ctx, "systemctl is-enabled containerd; systemctl is-active containerd; true")
+	state, err := n.Run(ctx, "systemctl is-enabled containerd; systemctl is-active containerd; true")
 	if err != nil {
 		return err
 	}
 	if strings.Contains(state, "disabled") || strings.Contains(state, "inactive") || strings.Contains(state, "failed") {
-		if _, err := h.Run(ctx, "systemctl enable --now containerd"); err != nil {
+		if _, err := n.Run(ctx, "systemctl enable --now containerd"); err != nil {
 			return err
 		}
 		r.Changed = append(r.Changed, "containerd enabled and started")

@@ -27,7 +27,7 @@ type fakeNode struct {
 	restarts int
 }
 
-var _ remote.Host = (*fakeNode)(nil)
+var _ remote.Node = (*fakeNode)(nil)
 
 func (n *fakeNode) Name() string { return "worker-1" }
 

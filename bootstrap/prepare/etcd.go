@@ -25,15 +25,15 @@ const fioCommand = "mkdir -p " + EtcdDir + " && fio --rw=write --ioengine=sync -
 
 // EtcdRuns reports whether etcd already keeps data on h: its disk is then
 // not measured again (fio would write to etcd's own disk under load).
-func EtcdRuns(ctx context.Context, h remote.Host) (bool, error) {
-	out, err := h.Run(ctx, "test -d "+EtcdDir+"/member && echo yes || echo no")
+func EtcdRuns(ctx context.Context, n remote.Node) (bool, error) {
+	out, err := n.Run(ctx, "test -d "+EtcdDir+"/member && echo yes || echo no")
 	return strings.TrimSpace(out) == "yes", err
 }
 
 // EtcdDisk measures the 99th percentile fdatasync latency of the disk
 // etcd will use on a control-plane node.
-func EtcdDisk(ctx context.Context, h remote.Host) (time.Duration, error) {
-	out, err := h.Run(ctx, fioCommand)
+func EtcdDisk(ctx context.Context, n remote.Node) (time.Duration, error) {
+	out, err := n.Run(ctx, fioCommand)
 	if err != nil {
 		return 0, err
 	}

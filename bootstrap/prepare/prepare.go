@@ -34,39 +34,39 @@ type Options struct {
 
 // Node prepares one node of c. It returns what it changed (nothing on a
 // prepared node).
-func Node(ctx context.Context, h remote.Host, c *spec.Cluster, o Options) (Result, error) {
-	r := Result{Node: h.Name()}
+func Node(ctx context.Context, n remote.Node, c *spec.Cluster, o Options) (Result, error) {
+	r := Result{Node: n.Name()}
 	ctrFiles, err := containerdFiles(c, o)
 	if err != nil {
 		return r, err
 	}
-	osRelease, err := h.Run(ctx, "cat /etc/os-release 2>/dev/null || true")
+	osRelease, err := n.Run(ctx, "cat /etc/os-release 2>/dev/null || true")
 	if err != nil {
 		return r, err
 	}
 	if pretty, ok := debianFamily(osRelease); !ok {
-		return r, &OSError{Node: h.Name(), Pretty: pretty}
+		return r, &OSError{Node: n.Name(), Pretty: pretty}
 	}
-	release, err := h.Run(ctx, "uname -r")
+	release, err := n.Run(ctx, "uname -r")
 	if err != nil {
 		return r, err
 	}
 	k, err := nodeprep.ParseKernel(release)
 	if err != nil {
-		return r, fmt.Errorf("node %s: %w", h.Name(), err)
+		return r, fmt.Errorf("node %s: %w", n.Name(), err)
 	}
 	plan, err := nodeprep.For(c, k)
 	if err != nil {
 		return r, err
 	}
-	steps := []func(context.Context, remote.Host, nodeprep.Plan, *Result) error{
+	steps := []func(context.Context, remote.Node, nodeprep.Plan, *Result) error{
 		packages, files, modules, sysctls, swapOff, resolvConf,
-		func(ctx context.Context, h remote.Host, _ nodeprep.Plan, r *Result) error {
-			return containerd(ctx, h, ctrFiles, r)
+		func(ctx context.Context, n remote.Node, _ nodeprep.Plan, r *Result) error {
+			return containerd(ctx, n, ctrFiles, r)
 		},
 	}
 	for _, step := range steps {
-		if err := step(ctx, h, plan, &r); err != nil {
+		if err := step(ctx, n, plan, &r); err != nil {
 			return r, err
 		}
 	}
@@ -74,14 +74,14 @@ func Node(ctx context.Context, h remote.Host, c *spec.Cluster, o Options) (Resul
 }
 
 // packages installs the Debian packages that are missing.
-func packages(ctx context.Context, h remote.Host, p nodeprep.Plan, r *Result) error {
+func packages(ctx context.Context, n remote.Node, p nodeprep.Plan, r *Result) error {
 	want := append(append([]string{}, p.Packages...), "containerd", "curl", "ca-certificates")
 	// One query for every package: a prepared node answers in one round trip.
 	q := "dpkg-query -W -f='${Package} ${Status}\\n'"
 	for _, pkg := range want {
 		q += " " + remote.Quote(pkg)
 	}
-	out, err := h.Run(ctx, q+" 2>/dev/null || true")
+	out, err := n.Run(ctx, q+" 2>/dev/null || true")
 	if err != nil {
 		return err
 	}
@@ -106,9 +106,9 @@ func packages(ctx context.Context, h remote.Host, p nodeprep.Plan, r *Result) er
 		quoted[i] = remote.Quote(m)
 	}
 	cmd := "DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends " + strings.Join(quoted, " ")
-	if _, err := h.Run(ctx, cmd); err != nil {
+	if _, err := n.Run(ctx, cmd); err != nil {
 		// The package lists may be stale on a fresh cloud image.
-		if _, err := h.Run(ctx, "apt-get update && "+cmd); err != nil {
+		if _, err := n.Run(ctx, "apt-get update && "+cmd); err != nil {
 			return Unreachable(err, "its package source", packageHint)
 		}
 	}
@@ -117,16 +117,16 @@ func packages(ctx context.Context, h remote.Host, p nodeprep.Plan, r *Result) er
 }
 
 // files writes the module and sysctl files whose content differs.
-func files(ctx context.Context, h remote.Host, p nodeprep.Plan, r *Result) error {
+func files(ctx context.Context, n remote.Node, p nodeprep.Plan, r *Result) error {
 	for _, f := range p.Files {
-		have, err := h.Run(ctx, "cat "+remote.Quote(f.Path)+" 2>/dev/null || true")
+		have, err := n.Run(ctx, "cat "+remote.Quote(f.Path)+" 2>/dev/null || true")
 		if err != nil {
 			return err
 		}
 		if have == string(f.Content) {
 			continue
 		}
-		if err := h.Upload(ctx, f.Path, f.Content, 0o644); err != nil {
+		if err := n.Upload(ctx, f.Path, f.Content, 0o644); err != nil {
 			return err
 		}
 		r.Changed = append(r.Changed, "wrote "+f.Path)
@@ -136,7 +136,7 @@ func files(ctx context.Context, h remote.Host, p nodeprep.Plan, r *Result) error
 
 // modules loads the planned modules that are not loaded yet, looking at
 // all of them in one command.
-func modules(ctx context.Context, h remote.Host, p nodeprep.Plan, r *Result) error {
+func modules(ctx context.Context, n remote.Node, p nodeprep.Plan, r *Result) error {
 	if len(p.Modules) == 0 {
 		return nil
 	}
@@ -144,7 +144,7 @@ func modules(ctx context.Context, h remote.Host, p nodeprep.Plan, r *Result) err
 	for i, m := range p.Modules {
 		quoted[i] = remote.Quote(m)
 	}
-	out, err := h.Run(ctx, "for m in "+strings.Join(quoted, " ")+"; do [ -d \"/sys/module/$m\" ] || echo \"$m\"; done")
+	out, err := n.Run(ctx, "for m in "+strings.Join(quoted, " ")+"; do [ -d \"/sys/module/$m\" ] || echo \"$m\"; done")
 	if err != nil {
 		return err
 	}
@@ -157,7 +157,7 @@ func modules(ctx context.Context, h remote.Host, p nodeprep.Plan, r *Result) err
 	if len(missing) == 0 {
 		return nil
 	}
-	if _, err := h.Run(ctx, "modprobe -a "+strings.Join(missing, " ")); err != nil {
+	if _, err := n.Run(ctx, "modprobe -a "+strings.Join(missing, " ")); err != nil {
 		return err
 	}
 	r.Changed = append(r.Changed, "loaded "+strings.Join(missing, " "))
@@ -166,7 +166,7 @@ func modules(ctx context.Context, h remote.Host, p nodeprep.Plan, r *Result) err
 
 // sysctls applies the planned settings whose live value differs, reading
 // them all in one command.
-func sysctls(ctx context.Context, h remote.Host, p nodeprep.Plan, r *Result) error {
+func sysctls(ctx context.Context, n remote.Node, p nodeprep.Plan, r *Result) error {
 	if len(p.Sysctls) == 0 {
 		return nil
 	}
@@ -174,7 +174,7 @@ func sysctls(ctx context.Context, h remote.Host, p nodeprep.Plan, r *Result) err
 	for _, s := range p.Sysctls {
 		cmd += "sysctl -n " + remote.Quote(s.Key) + "; "
 	}
-	out, err := h.Run(ctx, cmd)
+	out, err := n.Run(ctx, cmd)
 	if err != nil {
 		return err
 	}
@@ -183,7 +183,7 @@ func sysctls(ctx context.Context, h remote.Host, p nodeprep.Plan, r *Result) err
 		if i < len(have) && strings.TrimSpace(have[i]) == s.Value {
 			continue
 		}
-		if _, err := h.Run(ctx, "sysctl -q -w "+remote.Quote(s.Key+"="+s.Value)); err != nil {
+		if _, err := n.Run(ctx, "sysctl -q -w "+remote.Quote(s.Key+"="+s.Value)); err != nil {
 			return err
 		}
 		r.Changed = append(r.Changed, "set "+s.Key+"="+s.Value)
@@ -195,8 +195,8 @@ func sysctls(ctx context.Context, h remote.Host, p nodeprep.Plan, r *Result) err
 // pod's DNS from it and starts no pod without it (images made for
 // networks without DNS may lack it). An empty file means no upstream
 // resolvers, which is what such a node has.
-func resolvConf(ctx context.Context, h remote.Host, _ nodeprep.Plan, r *Result) error {
-	out, err := h.Run(ctx, "if [ -e /etc/resolv.conf ]; then echo present; else touch /etc/resolv.conf && echo created; fi")
+func resolvConf(ctx context.Context, n remote.Node, _ nodeprep.Plan, r *Result) error {
+	out, err := n.Run(ctx, "if [ -e /etc/resolv.conf ]; then echo present; else touch /etc/resolv.conf && echo created; fi")
 	if err != nil {
 		return err
 	}
@@ -207,21 +207,21 @@ func resolvConf(ctx context.Context, h remote.Host, _ nodeprep.Plan, r *Result) 
 }
 
 // swapOff turns swap off now and comments it out of fstab.
-func swapOff(ctx context.Context, h remote.Host, p nodeprep.Plan, r *Result) error {
+func swapOff(ctx context.Context, n remote.Node, p nodeprep.Plan, r *Result) error {
 	if !p.SwapOff {
 		return nil
 	}
-	out, err := h.Run(ctx, "swapon --show --noheadings")
+	out, err := n.Run(ctx, "swapon --show --noheadings")
 	if err != nil {
 		return err
 	}
 	if strings.TrimSpace(out) != "" {
-		if _, err := h.Run(ctx, "swapoff -a"); err != nil {
+		if _, err := n.Run(ctx, "swapoff -a"); err != nil {
 			return err
 		}
 		r.Changed = append(r.Changed, "swap off")
 	}
-	fstab, err := h.Run(ctx, "cat /etc/fstab")
+	fstab, err := n.Run(ctx, "cat /etc/fstab")
 	if err != nil {
 		return err
 	}
@@ -229,7 +229,7 @@ func swapOff(ctx context.Context, h remote.Host, p nodeprep.Plan, r *Result) err
 	if !changed {
 		return nil
 	}
-	if err := h.Upload(ctx, "/etc/fstab", fixed, 0o644); err != nil {
+	if err := n.Upload(ctx, "/etc/fstab", fixed, 0o644); err != nil {
 		return err
 	}
 	r.Changed = append(r.Changed, "swap commented out of /etc/fstab")
@@ -255,11 +255,11 @@ func commentSwap(fstab []byte) ([]byte, bool) {
 // image list (addon manifests read), so that a mirror_all also covers the
 // registry hosts of the addons' images; on a prepared node it changes
 // nothing.
-func Containerd(ctx context.Context, h remote.Host, c *spec.Cluster, o Options) (Result, error) {
-	r := Result{Node: h.Name()}
+func Containerd(ctx context.Context, n remote.Node, c *spec.Cluster, o Options) (Result, error) {
+	r := Result{Node: n.Name()}
 	files, err := containerdFiles(c, o)
 	if err != nil {
 		return r, err
 	}
-	return r, containerd(ctx, h, files, &r)
+	return r, containerd(ctx, n, files, &r)
 }

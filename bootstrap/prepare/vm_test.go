@@ -19,7 +19,7 @@ import (
 // TestMain runs these tests in a lab namespace of their own (labtest).
 func TestMain(m *testing.M) { labtest.Main(m) }
 
-func engine(t *testing.T, cl *labtest.Cluster) ([]*remote.Node, string) {
+func engine(t *testing.T, cl *labtest.Cluster) ([]*remote.Conn, string) {
 	t.Helper()
 	auth, closeAuth, err := remote.Auth(cl.Secrets.SSHPrivateKey, "")
 	if err != nil {
@@ -33,7 +33,7 @@ func engine(t *testing.T, cl *labtest.Cluster) ([]*remote.Node, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var nodes []*remote.Node
+	var nodes []*remote.Conn
 	for _, tg := range targets {
 		n, err := e.Node(tg)
 		if err != nil {
@@ -44,7 +44,7 @@ func engine(t *testing.T, cl *labtest.Cluster) ([]*remote.Node, string) {
 	return nodes, logs
 }
 
-func run(t *testing.T, n *remote.Node, cmd string) string {
+func run(t *testing.T, n *remote.Conn, cmd string) string {
 	t.Helper()
 	out, err := n.Run(context.Background(), cmd)
 	if err != nil {
@@ -63,7 +63,7 @@ func TestPrepareOnRealNodes(t *testing.T) {
 	nodes, logs := engine(t, cl)
 	ctx := context.Background()
 	changes := map[string][]string{}
-	prep := func(ctx context.Context, n *remote.Node) error {
+	prep := func(ctx context.Context, n *remote.Conn) error {
 		r, err := prepare.Node(ctx, n, cl.Spec, prepare.Options{})
 		changes[n.Name()] = r.Changed
 		return err
@@ -73,7 +73,7 @@ func TestPrepareOnRealNodes(t *testing.T) {
 	// systemd starts sshd again, kprov reconnects and goes on, and no
 	// command runs twice.
 	killer, _ := engine(t, cl)
-	first := &countingHost{Host: nodes[0], before: map[int]func(){3: func() {
+	first := &countingNode{Node: nodes[0], before: map[int]func(){3: func() {
 		killer[0].Run(ctx, "pkill -KILL -x sshd") // its own session dies too
 		t.Logf("%s: killed every sshd", nodes[0].Name())
 	}}}
@@ -110,7 +110,7 @@ func TestPrepareOnRealNodes(t *testing.T) {
 			t.Errorf("%s: a second preparation changed %v", n.Name(), c)
 		}
 	}
-	check := func(n *remote.Node) {
+	check := func(n *remote.Conn) {
 		t.Helper()
 		lsmod := run(t, n, "lsmod")
 		for _, m := range ipvsModules {
@@ -218,23 +218,23 @@ func TestKubeadmDryRunOnNode(t *testing.T) {
 	t.Logf("fdatasync p99 on %s under software emulation: %s", cp.Name(), p99)
 }
 
-// countingHost counts the commands run through it and calls before[N]
+// countingNode counts the commands run through it and calls before[N]
 // just before the Nth.
-type countingHost struct {
-	remote.Host
+type countingNode struct {
+	remote.Node
 	before map[int]func()
 	calls  int
 	runs   map[string]int
 }
 
-func (h *countingHost) Run(ctx context.Context, cmd string) (string, error) {
-	h.calls++
-	if f := h.before[h.calls]; f != nil {
+func (c *countingNode) Run(ctx context.Context, cmd string) (string, error) {
+	c.calls++
+	if f := c.before[c.calls]; f != nil {
 		f()
 	}
-	if h.runs == nil {
-		h.runs = map[string]int{}
+	if c.runs == nil {
+		c.runs = map[string]int{}
 	}
-	h.runs[cmd]++
-	return h.Host.Run(ctx, cmd)
+	c.runs[cmd]++
+	return c.Node.Run(ctx, cmd)
 }

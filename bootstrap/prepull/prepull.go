@@ -27,9 +27,9 @@ type Result struct {
 // missing one image at a time, and lists again. A node that cannot reach a
 // mirror, or a mirror that lacks an image, is one error naming the node,
 // the image and the mirror.
-func Node(ctx context.Context, h remote.Host, imgs []images.Image, hosts []registry.Host) (Result, error) {
-	r := Result{Node: h.Name(), Digests: map[string]string{}}
-	have, err := list(ctx, h)
+func Node(ctx context.Context, n remote.Node, imgs []images.Image, upstreams []registry.Upstream) (Result, error) {
+	r := Result{Node: n.Name(), Digests: map[string]string{}}
+	have, err := list(ctx, n)
 	if err != nil {
 		return r, err
 	}
@@ -44,22 +44,22 @@ func Node(ctx context.Context, h remote.Host, imgs []images.Image, hosts []regis
 	if len(missing) == 0 {
 		return r, nil
 	}
-	if err := probe(ctx, h, missing, hosts); err != nil {
+	if err := probe(ctx, n, missing, upstreams); err != nil {
 		return r, err
 	}
 	for _, img := range missing {
-		if _, err := h.Run(ctx, "crictl pull "+remote.Quote(img.Ref)); err != nil {
-			return r, pullError(h.Name(), img, hosts, err)
+		if _, err := n.Run(ctx, "crictl pull "+remote.Quote(img.Ref)); err != nil {
+			return r, pullError(n.Name(), img, upstreams, err)
 		}
 		r.Pulled = append(r.Pulled, img.Ref)
 	}
-	if have, err = list(ctx, h); err != nil {
+	if have, err = list(ctx, n); err != nil {
 		return r, err
 	}
 	for _, img := range missing {
 		d, ok := have[registry.Normalize(img.Ref)]
 		if !ok {
-			return r, fmt.Errorf("node %s: crictl pulled %s but containerd does not list it with a digest", h.Name(), img.Ref)
+			return r, fmt.Errorf("node %s: crictl pulled %s but containerd does not list it with a digest", n.Name(), img.Ref)
 		}
 		r.Digests[img.Ref] = d
 	}
@@ -68,12 +68,12 @@ func Node(ctx context.Context, h remote.Host, imgs []images.Image, hosts []regis
 
 // list is every tag containerd's CRI namespace holds, with the digest it
 // was pulled by: normalized ref -> "sha256:...".
-func list(ctx context.Context, h remote.Host) (map[string]string, error) {
-	out, err := h.Run(ctx, "crictl images -o json")
+func list(ctx context.Context, n remote.Node) (map[string]string, error) {
+	out, err := n.Run(ctx, "crictl images -o json")
 	if err != nil {
 		return nil, err
 	}
-	return parseList(h.Name(), out)
+	return parseList(n.Name(), out)
 }
 
 // parseList reads `crictl images -o json`.
@@ -110,10 +110,10 @@ func parseList(node, out string) (map[string]string, error) {
 // probe checks from the node that every mirror the missing images need
 // answers at its API root (any HTTP status will do: 200, or 401 when it
 // wants a login), in one command per endpoint.
-func probe(ctx context.Context, h remote.Host, missing []images.Image, hosts []registry.Host) error {
+func probe(ctx context.Context, n remote.Node, missing []images.Image, upstreams []registry.Upstream) error {
 	seen := map[string]bool{}
 	for _, img := range missing {
-		m := registry.For(hosts, img.Ref)
+		m := registry.For(upstreams, img.Ref)
 		if m == nil {
 			continue
 		}
@@ -124,13 +124,13 @@ func probe(ctx context.Context, h remote.Host, missing []images.Image, hosts []r
 			seen[e.URL] = true
 			flags := "-sS -o /dev/null --max-time 15 -w '%{http_code}'"
 			if e.CAFile != "" {
-				flags += " --cacert " + remote.Quote(registry.CAPath(m.Upstream, e.CAFile))
+				flags += " --cacert " + remote.Quote(registry.CAPath(m.Name, e.CAFile))
 			}
-			if _, err := h.Run(ctx, "curl "+flags+" "+remote.Quote(e.Probe())); err != nil {
+			if _, err := n.Run(ctx, "curl "+flags+" "+remote.Quote(e.Probe())); err != nil {
 				if m.Fallback || len(m.Endpoints) > 1 {
 					continue // containerd goes on to the next endpoint
 				}
-				return &MirrorError{Node: h.Name(), Image: img.Ref, Mirror: e.URL, Err: err}
+				return &MirrorError{Node: n.Name(), Image: img.Ref, Mirror: e.URL, Err: err}
 			}
 		}
 	}
@@ -150,8 +150,8 @@ func (e *MirrorError) Error() string {
 
 func (e *MirrorError) Unwrap() error { return e.Err }
 
-func pullError(node string, img images.Image, hosts []registry.Host, err error) error {
-	if m := registry.For(hosts, img.Ref); m != nil {
+func pullError(node string, img images.Image, upstreams []registry.Upstream, err error) error {
+	if m := registry.For(upstreams, img.Ref); m != nil {
 		return &MirrorError{Node: node, Image: img.Ref, Mirror: m.Describe(), Err: err}
 	}
 	return fmt.Errorf("node %s: cannot pull %s from its registry (the spec names no mirror for %s): %w", node, img.Ref, registry.ImageHost(img.Ref), err)

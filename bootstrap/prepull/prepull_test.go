@@ -71,10 +71,10 @@ var (
 	dB = "sha256:" + strings.Repeat("b", 64)
 )
 
-func lab() []registry.Host {
-	return []registry.Host{
-		{Upstream: "docker.io", Endpoints: []registry.Endpoint{{URL: "http://10.77.0.1:5000/v2/docker.io", OverridePath: true}}},
-		{Upstream: "registry.k8s.io", Endpoints: []registry.Endpoint{{URL: "http://10.77.0.1:5000/v2/registry.k8s.io", OverridePath: true}}},
+func lab() []registry.Upstream {
+	return []registry.Upstream{
+		{Name: "docker.io", Endpoints: []registry.Endpoint{{URL: "http://10.77.0.1:5000/v2/docker.io", OverridePath: true}}},
+		{Name: "registry.k8s.io", Endpoints: []registry.Endpoint{{URL: "http://10.77.0.1:5000/v2/registry.k8s.io", OverridePath: true}}},
 	}
 }
 

@@ -38,8 +38,8 @@ type File struct {
 
 // ContainerdInput is what containerd's configuration is made of.
 type ContainerdInput struct {
-	// Hosts are the mirrored upstream hosts (Hosts' result).
-	Hosts []Host
+	// Upstreams are the mirrored upstream registries (Upstreams' result).
+	Upstreams []Upstream
 	// SandboxImage is the pause image of the cluster's Kubernetes version.
 	SandboxImage string
 	// CNIBinDir is where the CNI installs its plugins; empty means CNIBinDir.
@@ -63,8 +63,8 @@ func Containerd(in ContainerdInput) ([]File, error) {
 		return nil, err
 	}
 	out := []File{{Path: ConfigFile, Mode: 0o644, Content: conf}}
-	for _, h := range in.Hosts {
-		files, err := hostFiles(h, in.CAs)
+	for _, u := range in.Upstreams {
+		files, err := hostFiles(u, in.CAs)
 		if err != nil {
 			return nil, err
 		}
@@ -152,7 +152,7 @@ type hostsEntry struct {
 	CA           string   `toml:"ca,omitempty"`
 }
 
-// hostFiles renders h's hosts.toml and the CA files beside it.
+// hostFiles renders u's hosts.toml and the CA files beside it.
 //
 // containerd 1.6 (remotes/docker/config/hosts.go) reads the [host] tables
 // in file order and always tries the top-level server after them; with no
@@ -160,14 +160,14 @@ type hostsEntry struct {
 // table fails to parse (containerd then pulls from the upstream). So every
 // endpoint is a [host] table, and without fallback the server is the last
 // mirror again: tried twice when all fail, never the upstream.
-func hostFiles(h Host, cas map[string][]byte) ([]File, error) {
-	if h.Upstream == "" || h.Upstream == "." || h.Upstream == ".." || strings.ContainsAny(h.Upstream, "/\\\x00\n") {
-		return nil, fmt.Errorf("registry host %q cannot name a folder of %s: use a host name such as registry.example:5000", h.Upstream, CertsDir)
+func hostFiles(u Upstream, cas map[string][]byte) ([]File, error) {
+	if u.Name == "" || u.Name == "." || u.Name == ".." || strings.ContainsAny(u.Name, "/\\\x00\n") {
+		return nil, fmt.Errorf("registry host %q cannot name a folder of %s: use a host name such as registry.example:5000", u.Name, CertsDir)
 	}
-	if len(h.Endpoints) == 0 {
-		return nil, fmt.Errorf("registry %s has no mirror endpoint: list at least one", h.Upstream)
+	if len(u.Endpoints) == 0 {
+		return nil, fmt.Errorf("registry %s has no mirror endpoint: list at least one", u.Name)
 	}
-	dir := HostDir(h.Upstream)
+	dir := HostDir(u.Name)
 	var files []File
 	caPaths := map[string]string{} // spec ca_file -> path on the node
 	caOf := func(e Endpoint) (string, error) {
@@ -179,15 +179,15 @@ func hostFiles(h Host, cas map[string][]byte) ([]File, error) {
 		}
 		pemData, ok := cas[e.CAFile]
 		if !ok {
-			return "", fmt.Errorf("ca_file %q of the %s mirror was not read: pass its content in ContainerdInput.CAs", e.CAFile, h.Upstream)
+			return "", fmt.Errorf("ca_file %q of the %s mirror was not read: pass its content in ContainerdInput.CAs", e.CAFile, u.Name)
 		}
 		if b, _ := pem.Decode(pemData); b == nil || b.Type != "CERTIFICATE" {
 			return "", fmt.Errorf("ca_file %q holds no PEM certificate: give the CA's certificate (BEGIN CERTIFICATE)", e.CAFile)
 		}
-		p := CAPath(h.Upstream, e.CAFile)
+		p := CAPath(u.Name, e.CAFile)
 		for other, q := range caPaths {
 			if q == p && !bytes.Equal(cas[other], pemData) {
-				return "", fmt.Errorf("ca_files %q and %q of the %s mirror share the name %s: rename one", other, e.CAFile, h.Upstream, path.Base(p))
+				return "", fmt.Errorf("ca_files %q and %q of the %s mirror share the name %s: rename one", other, e.CAFile, u.Name, path.Base(p))
 			}
 		}
 		caPaths[e.CAFile] = p
@@ -197,7 +197,7 @@ func hostFiles(h Host, cas map[string][]byte) ([]File, error) {
 
 	caps := []string{"pull", "resolve"}
 	var tables bytes.Buffer
-	for _, e := range h.Endpoints {
+	for _, e := range u.Endpoints {
 		ca, err := caOf(e)
 		if err != nil {
 			return nil, err
@@ -206,25 +206,25 @@ func hostFiles(h Host, cas map[string][]byte) ([]File, error) {
 		// order containerd tries them in (a map would be sorted).
 		b, err := toml.Marshal(map[string]hostsEntry{e.URL: {Capabilities: caps, OverridePath: e.OverridePath, CA: ca}})
 		if err != nil {
-			return nil, fmt.Errorf("render hosts.toml of %s: %w", h.Upstream, err)
+			return nil, fmt.Errorf("render hosts.toml of %s: %w", u.Name, err)
 		}
 		// b is "[KEY]\n...": make it "[host.KEY]\n...".
 		tables.WriteString("\n[host." + strings.TrimPrefix(string(b), "["))
 	}
-	root := hostsRoot{Server: h.Server()}
+	root := hostsRoot{Server: u.Server()}
 	note := "# containerd tries each [host] in order, then server: the upstream itself (fallback).\n"
-	if !h.Fallback {
-		last := h.Endpoints[len(h.Endpoints)-1]
+	if !u.Fallback {
+		last := u.Endpoints[len(u.Endpoints)-1]
 		ca, err := caOf(last)
 		if err != nil {
 			return nil, err
 		}
 		root = hostsRoot{Server: last.URL, Capabilities: caps, OverridePath: last.OverridePath, CA: ca}
-		note = fmt.Sprintf("# containerd tries each [host] in order, then server: the last mirror again, never %s itself.\n", h.Upstream)
+		note = fmt.Sprintf("# containerd tries each [host] in order, then server: the last mirror again, never %s itself.\n", u.Name)
 	}
 	b, err := toml.Marshal(root)
 	if err != nil {
-		return nil, fmt.Errorf("render hosts.toml of %s: %w", h.Upstream, err)
+		return nil, fmt.Errorf("render hosts.toml of %s: %w", u.Name, err)
 	}
 	var doc bytes.Buffer
 	doc.WriteString(Header + "\n" + note + "\n")

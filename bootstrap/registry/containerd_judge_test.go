@@ -89,7 +89,7 @@ func TestContainerdJudge(t *testing.T) {
 	// reads hosts.toml at every pull), replacing the previous case's.
 	mirrored := func(t *testing.T, c *spec.Cluster) {
 		t.Helper()
-		files, err := Containerd(ContainerdInput{Hosts: Hosts(c, []string{pause}), SandboxImage: pause})
+		files, err := Containerd(ContainerdInput{Upstreams: Upstreams(c, []string{pause}), SandboxImage: pause})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -37,7 +37,7 @@ func TestContainerdGolden(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			c := &spec.Cluster{Registries: tc.reg}
-			files, err := Containerd(ContainerdInput{Hosts: Hosts(c, []string{"registry.k8s.io/pause:3.9"}), SandboxImage: "registry.k8s.io/pause:3.9", CAs: tc.cas})
+			files, err := Containerd(ContainerdInput{Upstreams: Upstreams(c, []string{"registry.k8s.io/pause:3.9"}), SandboxImage: "registry.k8s.io/pause:3.9", CAs: tc.cas})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -59,7 +59,7 @@ func TestContainerdGolden(t *testing.T) {
 				}
 				golden.Assert(t, "containerd/"+tc.name+f.Path, f.Content)
 			}
-			again, _ := Containerd(ContainerdInput{Hosts: Hosts(c, []string{"registry.k8s.io/pause:3.9"}), SandboxImage: "registry.k8s.io/pause:3.9", CAs: tc.cas})
+			again, _ := Containerd(ContainerdInput{Upstreams: Upstreams(c, []string{"registry.k8s.io/pause:3.9"}), SandboxImage: "registry.k8s.io/pause:3.9", CAs: tc.cas})
 			for i := range files {
 				if string(again[i].Content) != string(files[i].Content) || again[i].Path != files[i].Path {
 					t.Errorf("%s: a second rendering differs", files[i].Path)
@@ -139,7 +139,7 @@ func readHosts(t *testing.T, b []byte) hostsFile {
 func TestContainerdHosts(t *testing.T) {
 	cases := []struct {
 		name  string
-		host  Host
+		host  Upstream
 		files []string // paths after config.toml
 		// server, then the [host] tables in order
 		server string
@@ -147,21 +147,21 @@ func TestContainerdHosts(t *testing.T) {
 	}{
 		{
 			name:   "a host with a port keeps its colon",
-			host:   Host{Upstream: "registry.example:5000", Endpoints: []Endpoint{{URL: "https://mirror.example"}}},
+			host:   Upstream{Name: "registry.example:5000", Endpoints: []Endpoint{{URL: "https://mirror.example"}}},
 			files:  []string{"/etc/containerd/certs.d/registry.example:5000/hosts.toml"},
 			server: "https://mirror.example",
 			order:  []string{"https://mirror.example"},
 		},
 		{
 			name:   "docker.io falls back to registry-1.docker.io",
-			host:   Host{Upstream: "docker.io", Fallback: true, Endpoints: []Endpoint{{URL: "https://hub-mirror.example"}}},
+			host:   Upstream{Name: "docker.io", Fallback: true, Endpoints: []Endpoint{{URL: "https://hub-mirror.example"}}},
 			files:  []string{"/etc/containerd/certs.d/docker.io/hosts.toml"},
 			server: "https://registry-1.docker.io",
 			order:  []string{"https://hub-mirror.example"},
 		},
 		{
 			name: "without fallback the last mirror is the server",
-			host: Host{Upstream: "docker.io", Endpoints: []Endpoint{
+			host: Upstream{Name: "docker.io", Endpoints: []Endpoint{
 				{URL: "https://z.example"}, {URL: "https://a.example"}, {URL: "http://m.example:5000", PlainHTTP: true},
 			}},
 			files:  []string{"/etc/containerd/certs.d/docker.io/hosts.toml"},
@@ -170,7 +170,7 @@ func TestContainerdHosts(t *testing.T) {
 		},
 		{
 			name: "mirror_all keeps its path",
-			host: Host{Upstream: "quay.io", Fallback: true, Endpoints: []Endpoint{
+			host: Upstream{Name: "quay.io", Fallback: true, Endpoints: []Endpoint{
 				{URL: "https://all.example/v2/quay.io", OverridePath: true, CAFile: "/abs/ca.crt"},
 			}},
 			files:  []string{"/etc/containerd/certs.d/quay.io/hosts.toml", "/etc/containerd/certs.d/quay.io/ca.crt"},
@@ -179,7 +179,7 @@ func TestContainerdHosts(t *testing.T) {
 		},
 		{
 			name: "mirror_all without fallback repeats its options in server",
-			host: Host{Upstream: "quay.io", Endpoints: []Endpoint{
+			host: Upstream{Name: "quay.io", Endpoints: []Endpoint{
 				{URL: "https://all.example/v2/quay.io", OverridePath: true, CAFile: "/abs/ca.crt"},
 			}},
 			files:  []string{"/etc/containerd/certs.d/quay.io/hosts.toml", "/etc/containerd/certs.d/quay.io/ca.crt"},
@@ -189,7 +189,7 @@ func TestContainerdHosts(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			files, err := Containerd(ContainerdInput{Hosts: []Host{tc.host}, SandboxImage: "registry.k8s.io/pause:3.9", CAs: map[string][]byte{"/abs/ca.crt": testCA("abs")}})
+			files, err := Containerd(ContainerdInput{Upstreams: []Upstream{tc.host}, SandboxImage: "registry.k8s.io/pause:3.9", CAs: map[string][]byte{"/abs/ca.crt": testCA("abs")}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -217,7 +217,7 @@ func TestContainerdHosts(t *testing.T) {
 				if e.OverridePath && strings.Count(text, "override_path = true") != 1+btoi(!tc.host.Fallback) {
 					t.Errorf("no override_path for %s", e.URL)
 				}
-				if e.CAFile != "" && strings.Count(text, "ca = '"+HostDir(tc.host.Upstream)+"/ca.crt'") != 1+btoi(!tc.host.Fallback) {
+				if e.CAFile != "" && strings.Count(text, "ca = '"+HostDir(tc.host.Name)+"/ca.crt'") != 1+btoi(!tc.host.Fallback) {
 					t.Errorf("no ca for %s:\n%s", e.URL, text)
 				}
 			}
@@ -240,11 +240,11 @@ func TestContainerdRefuses(t *testing.T) {
 		want string
 	}{
 		{"no pause image", ContainerdInput{}, "no sandbox (pause) image"},
-		{"a host that escapes certs.d", ContainerdInput{Hosts: []Host{{Upstream: "../etc", Endpoints: ep}}}, `registry host "../etc" cannot name a folder`},
-		{"a host with no endpoint", ContainerdInput{Hosts: []Host{{Upstream: "quay.io"}}}, "registry quay.io has no mirror endpoint"},
-		{"an unread CA", ContainerdInput{Hosts: []Host{{Upstream: "quay.io", Endpoints: ep}}}, `ca_file "ca.pem" of the quay.io mirror was not read`},
-		{"a CA that is no PEM", ContainerdInput{Hosts: []Host{{Upstream: "quay.io", Endpoints: ep}}, CAs: map[string][]byte{"ca.pem": []byte("not pem")}}, `ca_file "ca.pem" holds no PEM certificate`},
-		{"two CAs with one name", ContainerdInput{Hosts: []Host{{Upstream: "quay.io", Endpoints: []Endpoint{
+		{"a host that escapes certs.d", ContainerdInput{Upstreams: []Upstream{{Name: "../etc", Endpoints: ep}}}, `registry host "../etc" cannot name a folder`},
+		{"a host with no endpoint", ContainerdInput{Upstreams: []Upstream{{Name: "quay.io"}}}, "registry quay.io has no mirror endpoint"},
+		{"an unread CA", ContainerdInput{Upstreams: []Upstream{{Name: "quay.io", Endpoints: ep}}}, `ca_file "ca.pem" of the quay.io mirror was not read`},
+		{"a CA that is no PEM", ContainerdInput{Upstreams: []Upstream{{Name: "quay.io", Endpoints: ep}}, CAs: map[string][]byte{"ca.pem": []byte("not pem")}}, `ca_file "ca.pem" holds no PEM certificate`},
+		{"two CAs with one name", ContainerdInput{Upstreams: []Upstream{{Name: "quay.io", Endpoints: []Endpoint{
 			{URL: "https://a.example", CAFile: "a/ca.pem"}, {URL: "https://b.example", CAFile: "b/ca.pem"},
 		}}}, CAs: map[string][]byte{"a/ca.pem": testCA("a"), "b/ca.pem": testCA("b")}}, "share the name ca.crt"},
 	}

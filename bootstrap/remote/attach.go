@@ -25,7 +25,7 @@ type Stdio struct {
 // returns the remote exit code. A shell whose In is a terminal gets a
 // PTY, and the terminal is in raw mode meanwhile. Only the command and
 // its exit code are logged, not the session's bytes.
-func (n *Node) Attach(ctx context.Context, command string, stdio Stdio) (int, error) {
+func (n *Conn) Attach(ctx context.Context, command string, stdio Stdio) (int, error) {
 	s, c, release, err := n.session(ctx)
 	if err != nil {
 		return -1, err

@@ -15,7 +15,7 @@ import (
 
 // failingNode is a node whose every dial fails with err, recording when;
 // nothing touches the network.
-func failingNode(t *testing.T, cfg Config, err error) (*Node, func() []time.Time) {
+func failingNode(t *testing.T, cfg Config, err error) (*Conn, func() []time.Time) {
 	t.Helper()
 	pub, _, kerr := ed25519.GenerateKey(nil)
 	if kerr != nil {

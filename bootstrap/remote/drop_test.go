@@ -32,9 +32,9 @@ func steps(dir string) []string {
 	return out
 }
 
-func runSteps(ctx context.Context, h remote.Host, steps []string) error {
+func runSteps(ctx context.Context, n remote.Node, steps []string) error {
 	for _, s := range steps {
-		if _, err := h.Run(ctx, s); err != nil {
+		if _, err := n.Run(ctx, s); err != nil {
 			return err
 		}
 	}

@@ -69,7 +69,7 @@ type Engine struct {
 
 	mu      sync.Mutex
 	bastion *ssh.Client
-	nodes   []*Node
+	nodes   []*Conn
 }
 
 // New makes an engine; it connects lazily, on each node's first use.
@@ -85,8 +85,8 @@ func New(cfg Config) *Engine {
 // Redact replaces the engine's secrets in s.
 func (e *Engine) Redact(s string) string { return e.redact.String(s) }
 
-// Node returns the node of t, opening its log.
-func (e *Engine) Node(t Target) (*Node, error) {
+// Node returns the connection to the node t names, opening its log.
+func (e *Engine) Node(t Target) (*Conn, error) {
 	if t.HostKey == nil {
 		return nil, fmt.Errorf("node %s: no pinned host key; kprov never trusts an unknown host", t.Name)
 	}
@@ -97,7 +97,7 @@ func (e *Engine) Node(t Target) (*Node, error) {
 	if l != nil && e.echo != nil {
 		l.echo, l.node = e.echo, t.Name
 	}
-	n := &Node{e: e, t: t, log: l, sem: make(chan struct{}, maxSessions)}
+	n := &Conn{e: e, t: t, log: l, sem: make(chan struct{}, maxSessions)}
 	e.mu.Lock()
 	e.nodes = append(e.nodes, n)
 	e.mu.Unlock()

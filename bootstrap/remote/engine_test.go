@@ -26,7 +26,7 @@ func TestFanOut(t *testing.T) {
 	l := newLab(t, 8, user, nil)
 	ctx := ctxT(t, time.Minute)
 	var running, peak atomic.Int32
-	err := remote.Each(ctx, l.Nodes, 3, func(ctx context.Context, n *remote.Node) error {
+	err := remote.Each(ctx, l.Nodes, 3, func(ctx context.Context, n *remote.Conn) error {
 		c := running.Add(1)
 		defer running.Add(-1)
 		for p := peak.Load(); c > p && !peak.CompareAndSwap(p, c); p = peak.Load() {
@@ -71,7 +71,7 @@ func TestFanOut(t *testing.T) {
 		os.WriteFile(filepath.Join(l.Hosts[i].Dir, "fail"), nil, 0o644)
 	}
 	var ran atomic.Int32
-	err = remote.Each(ctx, l.Nodes, 3, func(ctx context.Context, n *remote.Node) error {
+	err = remote.Each(ctx, l.Nodes, 3, func(ctx context.Context, n *remote.Conn) error {
 		ran.Add(1)
 		_, err := n.Run(ctx, fmt.Sprintf("if [ -e %s/fail ]; then echo broken >&2; exit 3; fi", l.Hosts[nodeIndex(l, n)].Dir))
 		return err
@@ -92,7 +92,7 @@ func TestFanOut(t *testing.T) {
 	}
 }
 
-func nodeIndex(l *lab, n *remote.Node) int {
+func nodeIndex(l *lab, n *remote.Conn) int {
 	for i, x := range l.Nodes {
 		if x == n {
 			return i

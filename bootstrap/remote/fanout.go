@@ -5,13 +5,13 @@ import (
 	"sync"
 )
 
-// Each runs fn on every host, at most limit at once (all at once when
+// Each runs fn on every node, at most limit at once (all at once when
 // limit < 1), and waits for all of them. Every failure is returned, as
-// NodeErrors sorted by node; hosts not started before ctx ended fail with
+// NodeErrors sorted by node; nodes not started before ctx ended fail with
 // ctx's error.
-func Each[H Host](ctx context.Context, hosts []H, limit int, fn func(context.Context, H) error) error {
-	if limit < 1 || limit > len(hosts) {
-		limit = len(hosts)
+func Each[N Node](ctx context.Context, nodes []N, limit int, fn func(context.Context, N) error) error {
+	if limit < 1 || limit > len(nodes) {
+		limit = len(nodes)
 	}
 	sem := make(chan struct{}, max(limit, 1))
 	var mu sync.Mutex
@@ -22,23 +22,23 @@ func Each[H Host](ctx context.Context, hosts []H, limit int, fn func(context.Con
 		mu.Unlock()
 	}
 	var wg sync.WaitGroup
-	for _, h := range hosts {
+	for _, n := range nodes {
 		if ctx.Err() != nil {
-			fail(h.Name(), ctx.Err())
+			fail(n.Name(), ctx.Err())
 			continue
 		}
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
-			fail(h.Name(), ctx.Err())
+			fail(n.Name(), ctx.Err())
 			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if err := fn(ctx, h); err != nil {
-				fail(h.Name(), err)
+			if err := fn(ctx, n); err != nil {
+				fail(n.Name(), err)
 			}
 		}()
 	}

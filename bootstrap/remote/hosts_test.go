@@ -71,7 +71,7 @@ func (h *host) Kill() { h.sshd.Kill() }
 // lab is n hosts and an engine logged in as user with a fresh key.
 type lab struct {
 	Hosts  []*host
-	Nodes  []*remote.Node
+	Nodes  []*remote.Conn
 	Engine *remote.Engine
 	Key    []byte // the client's private key (PEM)
 	LogDir string

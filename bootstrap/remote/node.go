@@ -14,16 +14,16 @@ import (
 	"github.com/kprov/kprov/internal/retry"
 )
 
-var _ Host = (*Node)(nil)
+var _ Node = (*Conn)(nil)
 
 // maxSessions bounds concurrent sessions on one connection, below
 // OpenSSH's default MaxSessions of 10.
 const maxSessions = 8
 
-// Node is one node's persistent, verified connection; sessions are
+// Conn is one node's persistent, verified connection; sessions are
 // multiplexed on it. It reconnects, with backoff, on the next use after
 // the connection drops.
-type Node struct {
+type Conn struct {
 	e   *Engine
 	t   Target
 	log *nodeLog
@@ -34,15 +34,15 @@ type Node struct {
 }
 
 // Name is the node's name.
-func (n *Node) Name() string { return n.t.Name }
+func (n *Conn) Name() string { return n.t.Name }
 
 // Logf writes an entry to the node's log.
-func (n *Node) Logf(format string, args ...any) { n.log.Printf(format, args...) }
+func (n *Conn) Logf(format string, args ...any) { n.log.Printf(format, args...) }
 
 // connect returns the live connection, dialing with backoff until
 // Config.Reconnect has passed. A wrong host key or a refused login is
 // returned at once.
-func (n *Node) connect(ctx context.Context) (*ssh.Client, error) {
+func (n *Conn) connect(ctx context.Context) (*ssh.Client, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.client != nil {
@@ -89,7 +89,7 @@ func (n *Node) connect(ctx context.Context) (*ssh.Client, error) {
 	return nil, n.wrap(fmt.Errorf("could not connect to %s within %s: %w", n.t.Addr, cfg.Reconnect, gave.Last))
 }
 
-func (n *Node) dial(ctx context.Context) (*ssh.Client, error) {
+func (n *Conn) dial(ctx context.Context) (*ssh.Client, error) {
 	cfg := n.e.cfg
 	dctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
@@ -110,7 +110,7 @@ func (n *Node) dial(ctx context.Context) (*ssh.Client, error) {
 }
 
 // drop forgets and closes c (any connection when c is nil).
-func (n *Node) drop(c *ssh.Client) {
+func (n *Conn) drop(c *ssh.Client) {
 	n.mu.Lock()
 	cur := n.client
 	if c == nil || cur == c {
@@ -126,7 +126,7 @@ func (n *Node) drop(c *ssh.Client) {
 }
 
 // wrap names the node in an error, once.
-func (n *Node) wrap(err error) error {
+func (n *Conn) wrap(err error) error {
 	var hke *HostKeyError
 	if errors.As(err, &hke) {
 		return hke // its message names the host; drop "ssh: handshake failed"
@@ -136,14 +136,14 @@ func (n *Node) wrap(err error) error {
 
 // stopped is the caller's end (Ctrl-C, a phase deadline) before a
 // command started: nothing ran. It wraps err for errors.Is.
-func (n *Node) stopped(while string, err error) error {
+func (n *Conn) stopped(while string, err error) error {
 	return fmt.Errorf("node %s: stopped while %s, before running anything: %w", n.t.Name, while, err)
 }
 
 // session opens a session, reconnecting first if needed. A channel that
 // could not be opened ran nothing, so one more try on a fresh connection
 // is safe. release must be called when the session is done.
-func (n *Node) session(ctx context.Context) (s *ssh.Session, c *ssh.Client, release func(), err error) {
+func (n *Conn) session(ctx context.Context) (s *ssh.Session, c *ssh.Client, release func(), err error) {
 	select {
 	case n.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -217,11 +217,11 @@ func newSession(ctx context.Context, c *ssh.Client, timeout time.Duration) (*ssh
 }
 
 // Upload writes data to path as root (see upload.go).
-func (n *Node) Upload(ctx context.Context, path string, data []byte, mode fs.FileMode) error {
+func (n *Conn) Upload(ctx context.Context, path string, data []byte, mode fs.FileMode) error {
 	return n.upload(ctx, path, data, mode)
 }
 
 // Download reads path as root over SFTP; its content is never logged.
-func (n *Node) Download(ctx context.Context, path string) ([]byte, error) {
+func (n *Conn) Download(ctx context.Context, path string) ([]byte, error) {
 	return n.download(ctx, path)
 }

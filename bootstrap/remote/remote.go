@@ -9,9 +9,9 @@ import (
 	"io/fs"
 )
 
-// Host is one node reached over SSH. Bootstrap steps talk to nodes only
+// Node is one node reached over SSH. Bootstrap steps talk to nodes only
 // through it, so they can be tested against any implementation.
-type Host interface {
+type Node interface {
 	// Name is the node's name, used in logs and errors.
 	Name() string
 	// Run runs a shell command as root and returns its combined output.

@@ -16,12 +16,12 @@ const killWait = 5 * time.Second
 // root) and returns its combined output. A non-zero exit is a *RunError;
 // a command cut off by a dropped connection or ctx is an
 // *InterruptedError and is not run again: the next Run reconnects.
-func (n *Node) Run(ctx context.Context, command string) (string, error) {
+func (n *Conn) Run(ctx context.Context, command string) (string, error) {
 	return n.run(ctx, command, asRoot(n.e.cfg.User, command))
 }
 
 // run runs wire on the node, logging and reporting it as shown.
-func (n *Node) run(ctx context.Context, shown, wire string) (string, error) {
+func (n *Conn) run(ctx context.Context, shown, wire string) (string, error) {
 	red := n.e.redact.String
 	n.log.Printf("$ %s", shown)
 	start := time.Now()

@@ -21,7 +21,7 @@ const sftpServer = `for p in /usr/lib/openssh/sftp-server /usr/lib/sftp-server /
 // upload writes data to a temporary name beside path as root over SFTP
 // (an sftp-server started through sudo), syncs it, sets mode and renames
 // it over path, so path is never seen half-written.
-func (n *Node) upload(ctx context.Context, path string, data []byte, mode fs.FileMode) error {
+func (n *Conn) upload(ctx context.Context, path string, data []byte, mode fs.FileMode) error {
 	n.log.Printf("upload %s (%d bytes, mode %04o)", path, len(data), mode.Perm())
 	err := n.sftp(ctx, "upload", path, func(sc *sftp.Client) error { return writeAtomic(sc, path, data, mode) })
 	if err == nil {
@@ -32,7 +32,7 @@ func (n *Node) upload(ctx context.Context, path string, data []byte, mode fs.Fil
 
 // download reads path as root over SFTP. Its content is never logged:
 // it is how secrets such as the admin kubeconfig leave a node.
-func (n *Node) download(ctx context.Context, path string) ([]byte, error) {
+func (n *Conn) download(ctx context.Context, path string) ([]byte, error) {
 	n.log.Printf("download %s", path)
 	var data []byte
 	err := n.sftp(ctx, "download", path, func(sc *sftp.Client) error {
@@ -56,7 +56,7 @@ func (n *Node) download(ctx context.Context, path string) ([]byte, error) {
 
 // sftp runs fn with an SFTP client talking to an sftp-server started as
 // root on a session of the node's connection.
-func (n *Node) sftp(ctx context.Context, what, path string, fn func(*sftp.Client) error) error {
+func (n *Conn) sftp(ctx context.Context, what, path string, fn func(*sftp.Client) error) error {
 	if !pathpkg.IsAbs(path) {
 		return fmt.Errorf("node %s: %s %s: path must be absolute", n.t.Name, what, path)
 	}

@@ -42,16 +42,16 @@ func newImages(env Env) *cobra.Command {
 				return enc.Encode(imgs)
 			}
 			c := s.Cluster
-			var hosts []registry.Host
+			var upstreams []registry.Upstream
 			if c.Registries != nil {
 				refs := make([]string, len(imgs))
 				for i, img := range imgs {
 					refs[i] = img.Ref
 				}
-				hosts = registry.Hosts(c, refs)
+				upstreams = registry.Upstreams(c, refs)
 			}
 			tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
-			if hosts != nil {
+			if upstreams != nil {
 				fmt.Fprintln(tw, "IMAGE\tSOURCE\tDIGEST\tMIRROR")
 			} else {
 				fmt.Fprintln(tw, "IMAGE\tSOURCE\tDIGEST")
@@ -61,13 +61,13 @@ func newImages(env Env) *cobra.Command {
 				if digest == "" {
 					digest = "-"
 				}
-				if hosts == nil {
+				if upstreams == nil {
 					fmt.Fprintf(tw, "%s\t%s\t%s\n", img.Ref, img.Source, digest)
 					continue
 				}
 				mirror := "upstream"
-				if h := registry.For(hosts, img.Ref); h != nil {
-					mirror = h.Describe()
+				if u := registry.For(upstreams, img.Ref); u != nil {
+					mirror = u.Describe()
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", img.Ref, img.Source, digest, mirror)
 			}

@@ -89,7 +89,7 @@ func logs(ctx context.Context, env Env, f *stateFlags, path, out string, names [
 			return plan.ConsoleLog(plan.Host{}, planned[node])
 		},
 	}
-	nodes := make([]nodelogs.Node, len(o.nodes))
+	nodes := make([]remote.Node, len(o.nodes))
 	for i, n := range o.nodes {
 		nodes[i] = n
 	}

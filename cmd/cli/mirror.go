@@ -50,7 +50,7 @@ func newMirror(env Env) *cobra.Command {
 			for i, img := range imgs {
 				refs[i] = img.Ref
 			}
-			opts.Sources = registry.Hosts(s.Cluster, refs)
+			opts.Sources = registry.Upstreams(s.Cluster, refs)
 			opts.BaseDir = filepath.Dir(args[0])
 			opts.Keychain = authn.DefaultKeychain
 			// A dry run's lines are its result; a copy's are progress.

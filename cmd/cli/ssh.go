@@ -69,7 +69,7 @@ func sshRun(cmd *cobra.Command, env Env, f *stateFlags, path, name string, comma
 // first control plane when name is "") of an existing cluster (through
 // the spec's bastion, if any), as kprov ssh and kprov tunnel use it; it
 // connects on first use. closer must be called, also after an error.
-func openNode(env Env, f *stateFlags, path, name string) (n *remote.Node, cl *cluster, closer func(), err error) {
+func openNode(env Env, f *stateFlags, path, name string) (n *remote.Conn, cl *cluster, closer func(), err error) {
 	o, err := openNodes(env, f, path, func(cl *cluster) ([]plan.Node, error) {
 		c := cl.spec.Cluster
 		if name == "" {
@@ -94,7 +94,7 @@ func openNode(env Env, f *stateFlags, path, name string) (n *remote.Node, cl *cl
 // opened is an existing cluster and SSH connections to some of its nodes.
 type opened struct {
 	cl     *cluster
-	nodes  []*remote.Node
+	nodes  []*remote.Conn
 	engine *remote.Engine
 	close  func()
 }

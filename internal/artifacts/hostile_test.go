@@ -626,7 +626,7 @@ func (r *recorder) Upload(_ context.Context, p string, _ []byte, _ fs.FileMode) 
 
 func (r *recorder) Download(context.Context, string) ([]byte, error) { return nil, nil }
 
-var _ remote.Host = (*recorder)(nil)
+var _ remote.Node = (*recorder)(nil)
 
 // shellCheck runs commands under sh and bash -n (syntax only) and then,
 // in a scratch folder with a PATH of stub programs that only log their

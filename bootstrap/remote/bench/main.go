@@ -103,7 +103,7 @@ func runKprov(ctx context.Context, hosts []*host, user string, client ssh.Signer
 	start := time.Now()
 	e := remote.New(remote.Config{User: user, Auth: []ssh.AuthMethod{ssh.PublicKeys(client)}})
 	defer e.Close()
-	var nodes []*remote.Node
+	var nodes []*remote.Conn
 	roots := map[string]string{}
 	for _, h := range hosts {
 		node, err := e.Node(remote.Target{Name: h.Name, Addr: h.IP + ":22", HostKey: h.Key})
@@ -113,7 +113,7 @@ func runKprov(ctx context.Context, hosts []*host, user string, client ssh.Signer
 		nodes = append(nodes, node)
 		roots[h.Name] = h.Root
 	}
-	err := remote.Each(ctx, nodes, len(nodes), func(ctx context.Context, n *remote.Node) error {
+	err := remote.Each(ctx, nodes, len(nodes), func(ctx context.Context, n *remote.Conn) error {
 		for _, s := range steps() {
 			if err := s(ctx, n, roots[n.Name()]); err != nil {
 				return err

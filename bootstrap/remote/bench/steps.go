@@ -24,7 +24,7 @@ const (
 
 // step is one idempotent ensure: it looks first and acts only on a
 // difference, as kprov's phases do.
-type step func(ctx context.Context, h remote.Host, d string) error
+type step func(ctx context.Context, n remote.Node, d string) error
 
 func steps() []step {
 	return []step{
@@ -42,9 +42,9 @@ func steps() []step {
 }
 
 func dir(rel string, mode fs.FileMode) step {
-	return func(ctx context.Context, h remote.Host, d string) error {
+	return func(ctx context.Context, n remote.Node, d string) error {
 		p := remote.Quote(d + "/" + rel)
-		_, err := h.Run(ctx, fmt.Sprintf(`[ -d %s ] && [ "$(stat -c %%a %s)" = %o ] || install -d -m %04o %s`, p, p, mode, mode, p))
+		_, err := n.Run(ctx, fmt.Sprintf(`[ -d %s ] && [ "$(stat -c %%a %s)" = %o ] || install -d -m %04o %s`, p, p, mode, mode, p))
 		return err
 	}
 }
@@ -53,29 +53,29 @@ func dir(rel string, mode fs.FileMode) step {
 func file(rel, body string, mode fs.FileMode) step {
 	sum := sha256.Sum256([]byte(body))
 	want := fmt.Sprintf("%s %o", hex.EncodeToString(sum[:]), mode)
-	return func(ctx context.Context, h remote.Host, d string) error {
+	return func(ctx context.Context, n remote.Node, d string) error {
 		p := d + "/" + rel
 		q := remote.Quote(p)
-		out, err := h.Run(ctx, fmt.Sprintf(`[ -f %s ] && echo "$(sha256sum < %s | cut -d' ' -f1) $(stat -c %%a %s)" || mkdir -p "$(dirname %s)"`, q, q, q, q))
+		out, err := n.Run(ctx, fmt.Sprintf(`[ -f %s ] && echo "$(sha256sum < %s | cut -d' ' -f1) $(stat -c %%a %s)" || mkdir -p "$(dirname %s)"`, q, q, q, q))
 		if err != nil || strings.TrimSpace(out) == want {
 			return err
 		}
-		return h.Upload(ctx, p, []byte(body), mode)
+		return n.Upload(ctx, p, []byte(body), mode)
 	}
 }
 
 func line(rel, text string) step {
-	return func(ctx context.Context, h remote.Host, d string) error {
+	return func(ctx context.Context, n remote.Node, d string) error {
 		p, l := remote.Quote(d+"/"+rel), remote.Quote(text)
-		_, err := h.Run(ctx, fmt.Sprintf(`grep -qxF %s %s 2>/dev/null || { mkdir -p "$(dirname %s)" && echo %s >> %s; }`, l, p, p, l, p))
+		_, err := n.Run(ctx, fmt.Sprintf(`grep -qxF %s %s 2>/dev/null || { mkdir -p "$(dirname %s)" && echo %s >> %s; }`, l, p, p, l, p))
 		return err
 	}
 }
 
 func link(rel, target string) step {
-	return func(ctx context.Context, h remote.Host, d string) error {
+	return func(ctx context.Context, n remote.Node, d string) error {
 		p, t := remote.Quote(d+"/"+rel), remote.Quote(d+"/"+target)
-		_, err := h.Run(ctx, fmt.Sprintf(`[ "$(readlink %s)" = %s ] || { mkdir -p "$(dirname %s)" && ln -sfn %s %s; }`, p, t, p, t, p))
+		_, err := n.Run(ctx, fmt.Sprintf(`[ "$(readlink %s)" = %s ] || { mkdir -p "$(dirname %s)" && ln -sfn %s %s; }`, p, t, p, t, p))
 		return err
 	}
 }

@@ -32,9 +32,11 @@ type Endpoint struct {
 	CAFile string
 }
 
-// Host is an upstream registry host and its mirrors, tried in order.
-type Host struct {
-	Upstream  string
+// Upstream is an upstream registry and its mirrors, tried in order.
+type Upstream struct {
+	// Name is the registry's host as image references spell it
+	// (registry.k8s.io, docker.io, registry.example:5000).
+	Name      string
 	Endpoints []Endpoint
 	// Fallback: containerd tries the upstream itself after the mirrors.
 	Fallback bool
@@ -42,29 +44,29 @@ type Host struct {
 
 // Server is the upstream's own registry URL, as containerd's hosts.toml
 // `server` names it.
-func (h Host) Server() string {
-	if h.Upstream == DockerHub {
+func (u Upstream) Server() string {
+	if u.Name == DockerHub {
 		return "https://registry-1.docker.io"
 	}
-	return "https://" + h.Upstream
+	return "https://" + u.Name
 }
 
-// Hosts are the mirrored upstream hosts of c: every host with a mirror
+// Upstreams are the mirrored upstream hosts of c: every host with a mirror
 // block, and with mirror_all also the well-known hosts and every host of
 // images; sorted by name. Nil when c names no mirror.
-func Hosts(c *spec.Cluster, images []string) []Host {
+func Upstreams(c *spec.Cluster, images []string) []Upstream {
 	r := c.Registries
 	if r == nil {
 		return nil
 	}
-	byHost := map[string]Host{}
+	byName := map[string]Upstream{}
 	if r.MirrorAll != "" {
 		names := append([]string{}, WellKnown...)
 		for _, img := range images {
 			names = append(names, ImageHost(img))
 		}
 		for _, h := range names {
-			byHost[h] = Host{Upstream: h, Fallback: r.Fallback, Endpoints: []Endpoint{{
+			byName[h] = Upstream{Name: h, Fallback: r.Fallback, Endpoints: []Endpoint{{
 				URL:          AllPrefix(r.MirrorAll, h),
 				OverridePath: true,
 				PlainHTTP:    r.PlainHTTP,
@@ -73,29 +75,29 @@ func Hosts(c *spec.Cluster, images []string) []Host {
 		}
 	}
 	for _, m := range r.Mirrors {
-		h := Host{Upstream: m.Registry, Fallback: r.Fallback}
+		u := Upstream{Name: m.Registry, Fallback: r.Fallback}
 		if m.Fallback != nil {
-			h.Fallback = *m.Fallback
+			u.Fallback = *m.Fallback
 		}
 		for _, e := range m.Endpoints {
-			h.Endpoints = append(h.Endpoints, Endpoint{URL: strings.TrimSuffix(e, "/"), PlainHTTP: m.PlainHTTP, CAFile: m.CAFile})
+			u.Endpoints = append(u.Endpoints, Endpoint{URL: strings.TrimSuffix(e, "/"), PlainHTTP: m.PlainHTTP, CAFile: m.CAFile})
 		}
-		byHost[m.Registry] = h
+		byName[m.Registry] = u
 	}
-	out := make([]Host, 0, len(byHost))
-	for _, h := range byHost {
-		out = append(out, h)
+	out := make([]Upstream, 0, len(byName))
+	for _, u := range byName {
+		out = append(out, u)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Upstream < out[j].Upstream })
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
 
 // For is the mirrors of the upstream host of image (nil when it has none).
-func For(hosts []Host, image string) *Host {
-	up := ImageHost(image)
-	for i := range hosts {
-		if hosts[i].Upstream == up {
-			return &hosts[i]
+func For(upstreams []Upstream, image string) *Upstream {
+	name := ImageHost(image)
+	for i := range upstreams {
+		if upstreams[i].Name == name {
+			return &upstreams[i]
 		}
 	}
 	return nil
@@ -141,15 +143,15 @@ func split(image string) (host, rest string) {
 	return host, rest
 }
 
-// Describe names the mirrors of h for messages: "http://10.77.0.1:5000/v2/registry.k8s.io".
-func (h Host) Describe() string {
-	urls := make([]string, len(h.Endpoints))
-	for i, e := range h.Endpoints {
+// Describe names the mirrors of u for messages: "http://10.77.0.1:5000/v2/registry.k8s.io".
+func (u Upstream) Describe() string {
+	urls := make([]string, len(u.Endpoints))
+	for i, e := range u.Endpoints {
 		urls[i] = e.URL
 	}
 	s := strings.Join(urls, ", ")
-	if h.Fallback {
-		s += fmt.Sprintf(" (then %s)", h.Server())
+	if u.Fallback {
+		s += fmt.Sprintf(" (then %s)", u.Server())
 	}
 	return s
 }

@@ -2,7 +2,7 @@
 // ingress controller, MetalLB) and kprov's own objects (default-deny
 // policies) into the exact objects kprov applies: manifests in, objects
 // out, with no I/O, except fetch.go, which reads a manifest from its file
-// or URL and checks its sum. bootstrap/apply talks to the API server.
+// or URL and checks its sum. bootstrap/addonsrun talks to the API server.
 package addons
 
 import (

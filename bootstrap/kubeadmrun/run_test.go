@@ -13,7 +13,7 @@ import (
 
 // fakeNode is a node as a map of files and a record of commands; it runs
 // the few shell forms this package uses. Real nodes are covered by the
-// dry run in bootstrap/prepare's VM tests.
+// dry run in bootstrap/nodepreprun's VM tests.
 type fakeNode struct {
 	files    map[string]string
 	ran      []string

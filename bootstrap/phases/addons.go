@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/kprov/kprov/bootstrap/addons"
-	"github.com/kprov/kprov/bootstrap/apply"
+	"github.com/kprov/kprov/bootstrap/addonsrun"
 	"github.com/kprov/kprov/bootstrap/binaries"
 	"github.com/kprov/kprov/bootstrap/lockfile"
 	"github.com/kprov/kprov/internal/phase"
@@ -138,7 +138,7 @@ func BuildAddons(ctx context.Context, c *spec.Cluster, specPath string, locked b
 
 // API connects to the API server through the first control plane's SSH
 // connection, with the admin kubeconfig kubeadm/kubeconfig saved.
-func (b *Bootstrapper) API() (*apply.Client, error) {
+func (b *Bootstrapper) API() (*addonsrun.Client, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.client != nil {
@@ -152,7 +152,7 @@ func (b *Bootstrapper) API() (*apply.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	client, err := apply.FromKubeconfig(kc, cp.DialContext)
+	client, err := addonsrun.FromKubeconfig(kc, cp.DialContext)
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/kprov/kprov/bootstrap/binaries"
 	"github.com/kprov/kprov/bootstrap/lockfile"
-	"github.com/kprov/kprov/bootstrap/prepare"
+	"github.com/kprov/kprov/bootstrap/nodepreprun"
 	"github.com/kprov/kprov/bootstrap/remote"
 )
 
@@ -71,7 +71,7 @@ func (b *Bootstrapper) binaries(ctx context.Context) error {
 		for i, cmd := range cmds {
 			out, err := n.Run(ctx, cmd)
 			if err != nil && i < len(srcs) {
-				return prepare.Unreachable(err, "the binaries source "+hostOf(srcs[i].URL), prepare.BinariesHint)
+				return nodepreprun.Unreachable(err, "the binaries source "+hostOf(srcs[i].URL), nodepreprun.BinariesHint)
 			}
 			if err != nil {
 				return err

@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/kprov/kprov/bootstrap/addons"
-	"github.com/kprov/kprov/bootstrap/apply"
+	"github.com/kprov/kprov/bootstrap/addonsrun"
 	"github.com/kprov/kprov/bootstrap/images"
-	"github.com/kprov/kprov/bootstrap/prepare"
+	"github.com/kprov/kprov/bootstrap/nodepreprun"
 	"github.com/kprov/kprov/bootstrap/remote"
 	"github.com/kprov/kprov/internal/phase"
 	"github.com/kprov/kprov/provision/plan"
@@ -55,7 +55,7 @@ type Bootstrapper struct {
 	mu     sync.Mutex
 	// Addons: the plan and the API connection, made on first use.
 	steps  []addons.Step
-	client *apply.Client
+	client *addonsrun.Client
 	// imgs is every image the cluster runs, read on first use.
 	imgs []images.Image
 	// changes counts what the bootstrap phases changed (libvirt's are
@@ -139,12 +139,12 @@ func (b *Bootstrapper) prepare(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	o := prepare.Options{SpecDir: filepath.Dir(b.o.SpecPath)}
+	o := nodepreprun.Options{SpecDir: filepath.Dir(b.o.SpecPath)}
 	for _, img := range imgs {
 		o.Images = append(o.Images, img.Ref)
 	}
 	return remote.Each(ctx, b.all, b.o.Parallel, func(ctx context.Context, n *remote.Conn) error {
-		r, err := prepare.Node(ctx, n, c, o)
+		r, err := nodepreprun.Node(ctx, n, c, o)
 		if len(r.Changed) > 0 {
 			b.changed(len(r.Changed), "%s: %s", n.Name(), strings.Join(r.Changed, "; "))
 		}
@@ -170,21 +170,21 @@ func (b *Bootstrapper) etcdDisk(ctx context.Context) error {
 		return nil
 	}
 	return remote.Each(ctx, b.controlPlanes(), b.o.Parallel, func(ctx context.Context, n *remote.Conn) error {
-		if running, err := prepare.EtcdRuns(ctx, n); err != nil || running {
+		if running, err := nodepreprun.EtcdRuns(ctx, n); err != nil || running {
 			return err
 		}
-		p99, err := prepare.EtcdDisk(ctx, n)
+		p99, err := nodepreprun.EtcdDisk(ctx, n)
 		if err != nil {
 			return err
 		}
-		if p99 < prepare.EtcdLimit {
-			b.logf("%s: fdatasync p99 %s (etcd needs under %s)", n.Name(), p99.Round(time.Microsecond), prepare.EtcdLimit)
+		if p99 < nodepreprun.EtcdLimit {
+			b.logf("%s: fdatasync p99 %s (etcd needs under %s)", n.Name(), p99.Round(time.Microsecond), nodepreprun.EtcdLimit)
 			return nil
 		}
-		e := &prepare.EtcdDiskError{Node: n.Name(), P99: p99}
+		e := &nodepreprun.EtcdDiskError{Node: n.Name(), P99: p99}
 		if policy == "warn" {
 			b.logf("warning: node %s: fdatasync p99 on %s is %s, over etcd's %s; going on (etcd { disk_check = \"warn\" })",
-				n.Name(), prepare.EtcdDir, p99.Round(time.Microsecond), prepare.EtcdLimit)
+				n.Name(), nodepreprun.EtcdDir, p99.Round(time.Microsecond), nodepreprun.EtcdLimit)
 			return nil
 		}
 		return e

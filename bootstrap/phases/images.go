@@ -10,7 +10,7 @@ import (
 
 	"github.com/kprov/kprov/bootstrap/images"
 	"github.com/kprov/kprov/bootstrap/lockfile"
-	"github.com/kprov/kprov/bootstrap/prepare"
+	"github.com/kprov/kprov/bootstrap/nodepreprun"
 	"github.com/kprov/kprov/bootstrap/prepull"
 	"github.com/kprov/kprov/bootstrap/registry"
 	"github.com/kprov/kprov/bootstrap/remote"
@@ -32,13 +32,13 @@ func (b *Bootstrapper) images(ctx context.Context) error {
 		refs[i] = img.Ref
 	}
 	upstreams := registry.Upstreams(c, refs)
-	o := prepare.Options{SpecDir: filepath.Dir(b.o.SpecPath), Images: refs}
+	o := nodepreprun.Options{SpecDir: filepath.Dir(b.o.SpecPath), Images: refs}
 	var mu sync.Mutex
 	var results []prepull.Result
 	err = remote.Each(ctx, b.all, b.o.Parallel, func(ctx context.Context, n *remote.Conn) error {
 		// The mirrors of every image's host (bootstrap/prepare knew
 		// kubeadm's only); nothing changes when they are all there.
-		pr, err := prepare.Containerd(ctx, n, c, o)
+		pr, err := nodepreprun.Containerd(ctx, n, c, o)
 		if len(pr.Changed) > 0 {
 			b.changed(len(pr.Changed), "%s: %s", n.Name(), strings.Join(pr.Changed, "; "))
 		}

@@ -11,7 +11,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/kprov/kprov/bootstrap/addons"
-	"github.com/kprov/kprov/bootstrap/apply"
+	"github.com/kprov/kprov/bootstrap/addonsrun"
 )
 
 // sentasrender DIR checks, from the judge's audit log, that every object
@@ -44,7 +44,7 @@ func sentAsRenderCmd(ts *testscript.TestScript, neg bool, args []string) {
 	applied := 0
 	seen := map[string]bool{}
 	for _, w := range writes {
-		if w.Verb != "patch" || !strings.Contains(w.RequestURI, "fieldManager="+apply.FieldManager) || strings.Contains(w.RequestURI, "dryRun=") {
+		if w.Verb != "patch" || !strings.Contains(w.RequestURI, "fieldManager="+addonsrun.FieldManager) || strings.Contains(w.RequestURI, "dryRun=") {
 			continue
 		}
 		id := identity(ts, w.Body)

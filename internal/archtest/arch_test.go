@@ -63,7 +63,8 @@ var rules = []struct {
 		is("provision/plan", "provision/cloudinit", "provision/secrets", "bootstrap/kubeadm", "bootstrap/nodeprep", "bootstrap/images"),
 		func(imp string) bool {
 			return is("os", "os/exec", "net/http", "io/ioutil")(imp) ||
-				is(module+"provision/state", module+"provision/virt", module+"bootstrap/remote", module+"bootstrap/apply")(imp)
+				is(module+"provision/state", module+"provision/virt", module+"bootstrap/remote",
+					module+"bootstrap/addonsrun", module+"bootstrap/kubeadmrun", module+"bootstrap/nodepreprun")(imp)
 		},
 	},
 	{
@@ -92,7 +93,8 @@ func TestImportRules(t *testing.T) {
 func TestRulesCanFail(t *testing.T) {
 	cases := []struct{ pkg, imp string }{
 		{"provision/virt", module + "bootstrap/remote"},
-		{"bootstrap/apply", "testing"},
+		{"bootstrap/addonsrun", "testing"},
+		{"bootstrap/nodeprep", module + "bootstrap/nodepreprun"},
 		{"bootstrap/kubeadm", "os"},
 		{"provision/cloudinit", module + "provision/state"},
 		{"bootstrap/verify", module + "cmd/cli"},

@@ -28,7 +28,7 @@ import (
 	"github.com/kprov/kprov/bootstrap/addons"
 	"github.com/kprov/kprov/bootstrap/binaries"
 	"github.com/kprov/kprov/bootstrap/lockfile"
-	"github.com/kprov/kprov/bootstrap/prepare"
+	"github.com/kprov/kprov/bootstrap/nodepreprun"
 	"github.com/kprov/kprov/bootstrap/remote"
 	"github.com/kprov/kprov/internal/artifacts"
 	"github.com/kprov/kprov/internal/judge"
@@ -299,10 +299,10 @@ func renders(t *testing.T, c *spec.Cluster, h string, secrets *secrets.Secrets, 
 		}
 	}
 	host := &recorder{}
-	if _, err := prepare.Node(context.Background(), host, c, prepare.Options{SpecDir: "."}); err != nil {
+	if _, err := nodepreprun.Node(context.Background(), host, c, nodepreprun.Options{SpecDir: "."}); err != nil {
 		t.Fatalf("prepare: %v", err)
 	}
-	_, _ = prepare.EtcdDisk(context.Background(), host)
+	_, _ = nodepreprun.EtcdDisk(context.Background(), host)
 	for _, cmd := range host.commands {
 		sh.check(t, cmd)
 		if strings.Contains(cmd, h) {

@@ -68,7 +68,7 @@ func networkConfig(c *spec.Cluster, n plan.Node) ([]byte, error) {
 	}
 	// The spec's servers; else libvirt's NAT network serves DNS on the
 	// gateway, and the other modes have none (kprov then keeps CoreDNS
-	// from forwarding: bootstrap/apply LocalDNS).
+	// from forwarding: bootstrap/addonsrun LocalDNS).
 	switch {
 	case len(c.Network.Nameservers) > 0:
 		eth.Nameservers = &nameservers{Addresses: c.Network.Nameservers}

@@ -1,4 +1,4 @@
-package apply_test
+package addonsrun_test
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/kprov/kprov/bootstrap/addons"
-	"github.com/kprov/kprov/bootstrap/apply"
+	"github.com/kprov/kprov/bootstrap/addonsrun"
 	"github.com/kprov/kprov/bootstrap/kubeadm"
 	"github.com/kprov/kprov/bootstrap/verify"
 	"github.com/kprov/kprov/internal/judge"
@@ -82,7 +82,7 @@ func TestCurrentStackOn137(t *testing.T) {
 		}
 	}
 	_, err = cl.Step(context.Background(), addons.Step{Name: "calico-v3.11", Objects: crds})
-	var oe *apply.ObjectError
+	var oe *addonsrun.ObjectError
 	if !errors.As(err, &oe) || !strings.Contains(err.Error(), "does not serve apiextensions.k8s.io/v1beta1 CustomResourceDefinition") {
 		t.Fatalf("applying v3.11's CRDs to 1.37: %v", err)
 	}

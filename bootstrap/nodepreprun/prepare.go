@@ -1,9 +1,9 @@
-// Package prepare readies a node for kubeadm over SSH: kernel modules
+// Package nodepreprun readies a node for kubeadm over SSH: kernel modules
 // loaded now and at boot, sysctls, swap off, host packages, containerd with
 // the systemd cgroup driver, the cluster's pause image and its registry
 // mirrors. Every step looks before it acts, so running it
 // again changes nothing.
-package prepare
+package nodepreprun
 
 import (
 	"bytes"

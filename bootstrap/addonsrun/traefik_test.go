@@ -1,4 +1,4 @@
-package apply_test
+package addonsrun_test
 
 import (
 	"context"

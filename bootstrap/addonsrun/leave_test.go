@@ -1,4 +1,4 @@
-package apply_test
+package addonsrun_test
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/kprov/kprov/bootstrap/apply"
+	"github.com/kprov/kprov/bootstrap/addonsrun"
 	"github.com/kprov/kprov/internal/judge"
 )
 
@@ -61,7 +61,7 @@ func TestLeave(t *testing.T) {
 	pod("elsewhere", "worker-1", nil)
 	defer kubelets(t, cs)()
 
-	c, err := apply.New(cfg)
+	c, err := addonsrun.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package apply_test
+package addonsrun_test
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kprov/kprov/bootstrap/addons"
-	"github.com/kprov/kprov/bootstrap/apply"
+	"github.com/kprov/kprov/bootstrap/addonsrun"
 	"github.com/kprov/kprov/bootstrap/kubeadm"
 	"github.com/kprov/kprov/bootstrap/verify"
 	"github.com/kprov/kprov/internal/judge"
@@ -29,9 +29,9 @@ var (
 	ipPools   = schema.GroupVersionResource{Group: "crd.projectcalico.org", Version: "v1", Resource: "ippools"}
 )
 
-func client(t *testing.T, api *judge.APIServer) *apply.Client {
+func client(t *testing.T, api *judge.APIServer) *addonsrun.Client {
 	t.Helper()
-	c, err := apply.New(api.RESTConfig(t))
+	c, err := addonsrun.New(api.RESTConfig(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,9 +57,9 @@ func withoutWebhooks(steps []addons.Step) []addons.Step {
 }
 
 // applyAll applies the steps in order.
-func applyAll(t *testing.T, c *apply.Client, steps []addons.Step) apply.Result {
+func applyAll(t *testing.T, c *addonsrun.Client, steps []addons.Step) addonsrun.Result {
 	t.Helper()
-	var total apply.Result
+	var total addonsrun.Result
 	for _, s := range steps {
 		start := time.Now()
 		r, err := c.Step(context.Background(), s)
@@ -83,7 +83,7 @@ func count(steps []addons.Step) int {
 }
 
 // versions reads the resourceVersion of every object of the steps.
-func versions(t *testing.T, dyn dynamic.Interface, c *apply.Client, steps []addons.Step) map[string]string {
+func versions(t *testing.T, dyn dynamic.Interface, c *addonsrun.Client, steps []addons.Step) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	for _, s := range steps {
@@ -111,7 +111,7 @@ func versions(t *testing.T, dyn dynamic.Interface, c *apply.Client, steps []addo
 // kube-proxy's ConfigMap (kubeadm init, from kprov's configuration), the
 // pool calico-node creates on first start from its environment, and the
 // address MetalLB gives the ingress Service.
-func standIns(t *testing.T, dyn dynamic.Interface, c *apply.Client, steps []addons.Step, proxyConf []byte, pool map[string]any, lbIP string) {
+func standIns(t *testing.T, dyn dynamic.Interface, c *addonsrun.Client, steps []addons.Step, proxyConf []byte, pool map[string]any, lbIP string) {
 	t.Helper()
 	ctx := context.Background()
 	cm := &unstructured.Unstructured{Object: map[string]any{
@@ -258,7 +258,7 @@ func TestV311StackOn121(t *testing.T) {
 			},
 		}}
 		_, err := short.Step(context.Background(), addons.Step{Name: "test", Objects: []addons.Object{dep}})
-		var we *apply.WaitError
+		var we *addonsrun.WaitError
 		if !errors.As(err, &we) || we.Object != "Deployment default/stuck" || !strings.Contains(err.Error(), "test: Deployment default/stuck not ready after 2s: generation 1 not yet seen by its controller") {
 			t.Fatalf("got %v", err)
 		}
@@ -271,7 +271,7 @@ func TestV311StackOn121(t *testing.T) {
 			"spec":     map[string]any{"type": "LoadBalancer", "externalTrafficPolicy": "Sometimes", "ports": []any{map[string]any{"port": int64(80)}}},
 		}}
 		_, err := cl.Step(context.Background(), addons.Step{Name: "test", Objects: []addons.Object{bad}})
-		var oe *apply.ObjectError
+		var oe *addonsrun.ObjectError
 		if !errors.As(err, &oe) || oe.Object != "Service default/bad" || !apierrors.IsInvalid(err) {
 			t.Fatalf("got %v", err)
 		}

@@ -1,8 +1,8 @@
-// Package apply puts kprov's addon objects into a cluster with server-side
+// Package addonsrun puts kprov's addon objects into a cluster with server-side
 // apply (field manager "kprov"), in order, and waits for them to work. It
 // needs no kubectl: client-go talks to the API server, through an SSH tunnel
 // to the control plane when one is given.
-package apply
+package addonsrun
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package prepare_test
+package nodepreprun_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 
 	"github.com/kprov/kprov/bootstrap/kubeadm"
 	"github.com/kprov/kprov/bootstrap/kubeadmrun"
-	"github.com/kprov/kprov/bootstrap/prepare"
+	"github.com/kprov/kprov/bootstrap/nodepreprun"
 	"github.com/kprov/kprov/bootstrap/remote"
 	"github.com/kprov/kprov/internal/judge"
 	"github.com/kprov/kprov/internal/labtest"
@@ -64,7 +64,7 @@ func TestPrepareOnRealNodes(t *testing.T) {
 	ctx := context.Background()
 	changes := map[string][]string{}
 	prep := func(ctx context.Context, n *remote.Conn) error {
-		r, err := prepare.Node(ctx, n, cl.Spec, prepare.Options{})
+		r, err := nodepreprun.Node(ctx, n, cl.Spec, nodepreprun.Options{})
 		changes[n.Name()] = r.Changed
 		return err
 	}
@@ -77,7 +77,7 @@ func TestPrepareOnRealNodes(t *testing.T) {
 		killer[0].Run(ctx, "pkill -KILL -x sshd") // its own session dies too
 		t.Logf("%s: killed every sshd", nodes[0].Name())
 	}}}
-	r, err := prepare.Node(ctx, first, cl.Spec, prepare.Options{})
+	r, err := nodepreprun.Node(ctx, first, cl.Spec, nodepreprun.Options{})
 	if err != nil {
 		t.Fatalf("%s: preparation with sshd killed half-way: %v", nodes[0].Name(), err)
 	}
@@ -126,7 +126,7 @@ func TestPrepareOnRealNodes(t *testing.T) {
 		if s := run(t, n, "swapon --show --noheadings"); s != "" {
 			t.Errorf("%s: swap on: %s", n.Name(), s)
 		}
-		if !strings.Contains(run(t, n, "cat "+prepare.ContainerdConfig), "SystemdCgroup = true") {
+		if !strings.Contains(run(t, n, "cat "+nodepreprun.ContainerdConfig), "SystemdCgroup = true") {
 			t.Errorf("%s: containerd not on the systemd cgroup driver", n.Name())
 		}
 		if s := run(t, n, "systemctl is-active containerd"); s != "active" {
@@ -165,7 +165,7 @@ func TestKubeadmDryRunOnNode(t *testing.T) {
 	nodes, logs := engine(t, cl)
 	ctx := context.Background()
 	cp := nodes[0]
-	if _, err := prepare.Node(ctx, cp, cl.Spec, prepare.Options{}); err != nil {
+	if _, err := nodepreprun.Node(ctx, cp, cl.Spec, nodepreprun.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	bin, err := os.ReadFile(judge.Kubeadm(t, cl.Spec.KubernetesVersion))
@@ -208,7 +208,7 @@ func TestKubeadmDryRunOnNode(t *testing.T) {
 			t.Errorf("the node log holds a secret")
 		}
 	}
-	p99, err := prepare.EtcdDisk(ctx, cp)
+	p99, err := nodepreprun.EtcdDisk(ctx, cp)
 	if err != nil {
 		t.Fatal(err)
 	}

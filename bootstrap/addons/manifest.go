@@ -1,8 +1,8 @@
 // Package addons turns the upstream manifests a spec names (Calico, an
 // ingress controller, MetalLB) and kprov's own objects (default-deny
 // policies) into the exact objects kprov applies: manifests in, objects
-// out, with no I/O, except fetch.go, which reads a manifest from its file
-// or URL and checks its sum. bootstrap/addonsrun talks to the API server.
+// out, with no I/O. bootstrap/addonsrun reads the manifests (Fetch) and
+// talks to the API server.
 package addons
 
 import (

@@ -1,7 +1,9 @@
-// Package addonsrun puts kprov's addon objects into a cluster with server-side
-// apply (field manager "kprov"), in order, and waits for them to work. It
-// needs no kubectl: client-go talks to the API server, through an SSH tunnel
-// to the control plane when one is given.
+// Package addonsrun executes bootstrap/addons' plan: it reads the upstream
+// manifests a spec names (Fetch: a file or URL, checked against its pin)
+// and puts kprov's addon objects into a cluster with server-side apply
+// (field manager "kprov"), in order, and waits for them to work. It needs
+// no kubectl: client-go talks to the API server, through an SSH tunnel to
+// the control plane when one is given.
 package addonsrun
 
 import (

@@ -106,7 +106,7 @@ func BuildAddons(ctx context.Context, c *spec.Cluster, specPath string, locked b
 		if !want[p.Name] {
 			continue
 		}
-		m, sum, err := addons.Fetch(ctx, p.Source, filepath.Dir(specPath), p.SHA256, string(p.Origin))
+		m, sum, err := addonsrun.Fetch(ctx, p.Source, filepath.Dir(specPath), p.SHA256, string(p.Origin))
 		if err != nil {
 			return nil, fmt.Errorf("%s manifest: %w", p.Name, err)
 		}

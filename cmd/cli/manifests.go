@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/kprov/kprov/bootstrap/addons"
+	"github.com/kprov/kprov/bootstrap/addonsrun"
 	"github.com/kprov/kprov/bootstrap/binaries"
 	"github.com/kprov/kprov/bootstrap/lockfile"
 	"github.com/kprov/kprov/provision/spec"
@@ -44,13 +45,13 @@ func checkManifests(ctx context.Context, c *spec.Cluster, specPath string) hcl.D
 		return c.At(w.Body, w.Attr)
 	}
 	for _, w := range addons.Needs(c) {
-		if addons.IsURL(w.Source) {
+		if addonsrun.IsURL(w.Source) {
 			continue
 		}
 		at := c.At(w.Body, w.Attr)
 		p := pins[w.Name]
-		m, _, err := addons.Fetch(ctx, w.Source, filepath.Dir(specPath), p.SHA256, string(p.Origin))
-		var se *addons.SumError
+		m, _, err := addonsrun.Fetch(ctx, w.Source, filepath.Dir(specPath), p.SHA256, string(p.Origin))
+		var se *addonsrun.SumError
 		switch {
 		case errors.As(err, &se):
 			add(hcl.DiagError, at, "Manifest does not match its pin", err.Error())

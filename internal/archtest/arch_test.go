@@ -60,7 +60,7 @@ var rules = []struct {
 	},
 	{
 		"planning packages do no I/O (no files, processes or HTTP) and use no executor",
-		is("provision/plan", "provision/cloudinit", "provision/secrets", "bootstrap/kubeadm", "bootstrap/nodeprep", "bootstrap/images"),
+		is("provision/plan", "provision/cloudinit", "provision/secrets", "bootstrap/kubeadm", "bootstrap/nodeprep", "bootstrap/images", "bootstrap/addons"),
 		func(imp string) bool {
 			return is("os", "os/exec", "net/http", "io/ioutil")(imp) ||
 				is(module+"provision/state", module+"provision/virt", module+"bootstrap/remote",

@@ -1,4 +1,4 @@
-package addons
+package addonsrun
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/kprov/kprov/bootstrap/addons"
 )
 
 // MaxManifest bounds a manifest: current Calico is under 1 MiB.
@@ -29,7 +31,7 @@ func (e *SumError) Error() string {
 // Fetch reads a manifest from an http(s) URL or a local path (relative to
 // dir, the spec's folder) and returns it with its sha256. When want is set
 // the content must match it.
-func Fetch(ctx context.Context, source, dir, want, origin string) (Manifest, string, error) {
+func Fetch(ctx context.Context, source, dir, want, origin string) (addons.Manifest, string, error) {
 	var data []byte
 	var err error
 	if IsURL(source) {
@@ -42,14 +44,14 @@ func Fetch(ctx context.Context, source, dir, want, origin string) (Manifest, str
 		data, err = readLimited(path)
 	}
 	if err != nil {
-		return Manifest{}, "", err
+		return addons.Manifest{}, "", err
 	}
 	sum := sha256.Sum256(data)
 	got := hex.EncodeToString(sum[:])
 	if want != "" && want != got {
-		return Manifest{}, got, &SumError{Source: source, Want: want, Got: got, Origin: origin}
+		return addons.Manifest{}, got, &SumError{Source: source, Want: want, Got: got, Origin: origin}
 	}
-	return Manifest{Source: source, Data: data}, got, nil
+	return addons.Manifest{Source: source, Data: data}, got, nil
 }
 
 // IsURL reports whether a manifest source is an http(s) URL, not a local

@@ -5,13 +5,14 @@ import (
 	"fmt"
 
 	"github.com/kprov/kprov/bootstrap/phases"
+	"github.com/kprov/kprov/provision/virt"
 )
 
 // removeLeaving scales down: the nodes the spec no longer plans are taken
 // out of the cluster (drained, deleted), then their VMs, disks and DHCP
 // hosts are removed, unless --keep-nodes.
-func (h *hypervisor) removeLeaving(ctx context.Context, b *phases.Bootstrapper) error {
-	leaving, err := h.p.Leaving(ctx)
+func (h *hypervisor) removeLeaving(ctx context.Context, p *virt.Provisioner, b *phases.Bootstrapper) error {
+	leaving, err := p.Leaving(ctx)
 	if err != nil || len(leaving) == 0 {
 		return err
 	}
@@ -29,7 +30,7 @@ func (h *hypervisor) removeLeaving(ctx context.Context, b *phases.Bootstrapper) 
 		return err
 	}
 	for _, lv := range leaving {
-		if err := h.p.RemoveLeaving(ctx, lv); err != nil {
+		if err := p.RemoveLeaving(ctx, lv); err != nil {
 			return err
 		}
 	}

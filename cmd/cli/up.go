@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/crypto/ssh"
@@ -17,7 +16,6 @@ import (
 	"github.com/kprov/kprov/bootstrap/phases"
 	"github.com/kprov/kprov/internal/artifacts"
 	"github.com/kprov/kprov/internal/phase"
-	"github.com/kprov/kprov/internal/retry"
 	"github.com/kprov/kprov/provision/plan"
 	"github.com/kprov/kprov/provision/spec"
 	"github.com/kprov/kprov/provision/state"
@@ -82,12 +80,14 @@ type upOptions struct {
 func up(ctx context.Context, env Env, cl *cluster, specPath string, o upOptions) error {
 	c := cl.spec.Cluster
 	hv := &hypervisor{env: env, cl: cl, specPath: specPath, replace: o.replace, parallel: o.parallel, keepNodes: o.keepNodes}
+	hv.session = virt.Session{Open: hv.open, Closed: hv.closed,
+		Log: func(format string, args ...any) { fmt.Fprintf(env.Stderr, "  "+format+"\n", args...) }}
 	defer hv.close()
 	b, err := newBootstrapper(env, cl, specPath, o.parallel, o.locked, func() string {
-		if hv.p == nil {
-			return hv.imageSum
+		if p := hv.session.Provisioner(); p != nil {
+			return p.ImageSHA256
 		}
-		return hv.p.ImageSHA256
+		return hv.imageSum
 	})
 	if err != nil {
 		return err
@@ -107,9 +107,7 @@ func up(ctx context.Context, env Env, cl *cluster, specPath string, o upOptions)
 	// Every phase's changes: libvirt's calls and what the bootstrap phases
 	// changed on the nodes and in the cluster.
 	made := int64(b.Changes())
-	if hv.p != nil {
-		made += hv.mutations()
-	}
+	made += hv.session.Mutations()
 	fmt.Fprintf(env.Stderr, "%s up, %d changes made\n", plural(len(cl.nodes), "node"), made)
 	fmt.Fprintf(env.Stderr, "ssh in: ssh -i %s -o UserKnownHostsFile=%s %s@<address from kprov status>\n",
 		filepath.Join(cl.dir, state.SSHKeyFile), kh, c.SSH.User)
@@ -139,7 +137,7 @@ func upPhases(hv *hypervisor, b *phases.Bootstrapper, cl *cluster) []phase.Phase
 	}
 	list = append(list, b.Phases()...)
 	list = append(list, b.AddonPhases()...)
-	list = append(list, phase.Phase{Name: "nodes/remove", Run: prov(func(p *virt.Provisioner, ctx context.Context) error { return hv.removeLeaving(ctx, b) })})
+	list = append(list, phase.Phase{Name: "nodes/remove", Run: prov(func(p *virt.Provisioner, ctx context.Context) error { return hv.removeLeaving(ctx, p, b) })})
 	return list
 }
 
@@ -165,10 +163,8 @@ type hypervisor struct {
 	replace  bool
 	parallel int
 
-	conn     *virt.Conn
-	p        *virt.Provisioner
+	session  virt.Session
 	w        *virt.Waiter
-	before   int64  // mutations of earlier connections
 	imageSum string // the image's sha256, kept across reconnections
 	// imagePath is the base image as a local file, once known.
 	imagePath string
@@ -176,73 +172,41 @@ type hypervisor struct {
 	keepNodes bool
 }
 
-// phase runs f with the provisioner. Every provision phase is an
-// idempotent ensure, so when libvirtd went away under it (restarted,
-// upgraded) kprov dials again and runs the phase once more.
+// phase runs f in the libvirt session (virt.Session: it dials on first
+// use, and again when libvirtd went away under a phase).
 func (h *hypervisor) phase(f func(*virt.Provisioner, context.Context) error) func(context.Context) error {
-	return func(ctx context.Context) error {
-		if err := h.open(ctx); err != nil {
-			return err
-		}
-		err := f(h.p, ctx)
-		if err == nil || ctx.Err() != nil || h.conn.IsConnected() {
-			return err
-		}
-		fmt.Fprintf(h.env.Stderr, "  lost the connection to libvirt (%v): connecting again\n", err)
-		h.close()
-		// libvirtd takes a few seconds to come back: once a second, for a
-		// minute at most.
-		err = retry.Do(ctx, retry.Every(time.Second), 60, func(ctx context.Context) error {
-			err := h.open(ctx)
-			if err != nil {
-				h.close()
-			}
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("libvirt went away and did not come back within a minute: %w", retry.Last(err))
-		}
-		return f(h.p, ctx)
-	}
+	return h.session.Phase(func(ctx context.Context, p *virt.Provisioner) error { return f(p, ctx) })
 }
 
-// mutations counts the changes made, across reconnections.
-func (h *hypervisor) mutations() int64 {
-	if h.p == nil {
-		return h.before
-	}
-	return h.before + h.p.Mutations()
+// closed keeps what outlives a connection.
+func (h *hypervisor) closed(p *virt.Provisioner) {
+	h.imageSum = p.ImageSHA256
+	h.w = nil
 }
 
-func (h *hypervisor) close() {
-	if h.conn != nil {
-		h.conn.Close()
-	}
-	if h.p != nil {
-		h.before += h.p.Mutations()
-		h.imageSum = h.p.ImageSHA256
-	}
-	h.conn, h.p, h.w = nil, nil, nil
-}
+func (h *hypervisor) close() { h.session.Close() }
 
-func (h *hypervisor) open(ctx context.Context) error {
-	if h.p != nil {
-		return nil
-	}
+// open dials the spec's hypervisor and builds the provisioner of the
+// plan render writes for it.
+func (h *hypervisor) open(ctx context.Context) (_ *virt.Provisioner, err error) {
 	env, cl, c := h.env, h.cl, h.cl.spec.Cluster
 	conn, err := connect(ctx, env, c.Hypervisor.URI)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	h.conn = conn
+	defer func() {
+		if err != nil {
+			conn.Close()
+		}
+	}()
 	host, why, err := conn.Host(c.Hypervisor.Accelerator)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	fmt.Fprintf(env.Stderr, "%s: libvirt %d.%d.%d, domains of type %s\n", conn.URI,
 		host.LibvirtVersion/1_000_000, host.LibvirtVersion/1000%1000, host.LibvirtVersion%1000, why)
 	if err := h.download(ctx); err != nil {
-		return err
+		return nil, err
 	}
 	p := &virt.Provisioner{
 		Conn: conn, Cluster: c, Nodes: cl.nodes, Host: host, Image: virt.FileImage(h.imagePath),
@@ -256,15 +220,15 @@ func (h *hypervisor) open(ctx context.Context) error {
 	// The plan render writes for this host is what up defines and uploads.
 	set, err := artifacts.Build(c, cl.nodes, host, cl.secrets)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	p.Hashes, p.Defs, p.Seeds = artifacts.Hashes(c, cl.nodes), set.Defs, set.Seeds.ISO
 	w := &virt.Waiter{Secrets: cl.secrets, User: c.SSH.User, Host: host, Timeout: c.BootTimeout(), Log: p.Log}
 	if local(conn.URI) {
 		w.ConsoleTail = func(n plan.Node) string { return virt.FileTail(plan.ConsoleLog(host, n), 25) }
 	}
-	h.p, h.w = p, w
-	return nil
+	h.w = w
+	return p, nil
 }
 
 // connect dials the spec's hypervisor (LIBVIRT_DEFAULT_URI overrides the

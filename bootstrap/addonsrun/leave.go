@@ -34,7 +34,11 @@ func (c *Client) Leave(ctx context.Context, name string, timeout time.Duration, 
 		Ctx: ctx, Client: cs,
 		Force: true, IgnoreAllDaemonSets: true, DeleteEmptyDirData: true,
 		GracePeriodSeconds: -1, Timeout: timeout,
-		Out: out, ErrOut: out,
+		// A node whose kubelet is gone never confirms its pods' deletion:
+		// after a minute they are not waited for (kubectl drain
+		// --skip-wait-for-delete-timeout), as the node is going anyway.
+		SkipWaitForDeleteTimeoutSeconds: 60,
+		Out:                             out, ErrOut: out,
 	}
 	if err := drain.RunCordonOrUncordon(h, node, true); err != nil {
 		return true, fmt.Errorf("cordon %s: %w", name, err)

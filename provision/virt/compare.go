@@ -141,20 +141,16 @@ func (p *Provisioner) compareNetwork() (Change, error) {
 	if err != nil {
 		return c, wrap("look up network "+p.name(), err)
 	}
-	x, err := l.NetworkGetXMLDesc(net, 0)
+	have, err := p.liveNetwork(net)
 	if err != nil {
-		return c, wrap("read network "+p.name(), err)
-	}
-	var have libvirtxml.Network
-	if err := have.Unmarshal(x); err != nil {
-		return c, wrap("parse network "+p.name(), err)
+		return c, err
 	}
 	c = p.activeChange("network", p.name(), func() (int32, error) { return l.NetworkIsActive(net) })
-	if err := sameNetwork(&have, want); err != nil {
+	if err := sameNetwork(have, want); err != nil {
 		c.Action = Modify
 		c.Details = append(c.Details, err.Error()+": up refuses it; `kprov down` and `kprov up` rebuild the network")
 	}
-	for _, h := range missingDHCPHosts(&have, want) {
+	for _, h := range missingDHCPHosts(have, want) {
 		c.Action = Modify
 		c.Details = append(c.Details, fmt.Sprintf("add DHCP host %s %s -> %s", h.Name, h.MAC, h.IP))
 	}
@@ -173,15 +169,11 @@ func (p *Provisioner) compareDomain(n plan.Node) (Change, error) {
 	if err != nil {
 		return c, wrap("look up domain "+n.Domain, err)
 	}
-	x, err := l.DomainGetXMLDesc(dom, libvirt.DomainXMLInactive)
+	have, err := definition(l, dom)
 	if err != nil {
-		return c, wrap("read domain "+n.Domain, err)
+		return c, err
 	}
-	var have libvirtxml.Domain
-	if err := have.Unmarshal(x); err != nil {
-		return c, wrap("parse domain "+n.Domain, err)
-	}
-	m, ok, err := plan.ParseNodeMeta(&have)
+	m, ok, err := plan.ParseNodeMeta(have)
 	if err != nil || !ok || m.Cluster != p.Cluster.Name {
 		return c, fmt.Errorf("domain %s exists but kprov did not create it for cluster %q; rename or remove it", n.Domain, p.Cluster.Name)
 	}
@@ -193,7 +185,7 @@ func (p *Provisioner) compareDomain(n plan.Node) (Change, error) {
 	if m.SpecHash != hash {
 		want := p.Defs.Domains[n.Name]
 		c.Action = Modify
-		c.Details = domainDiff(&have, want)
+		c.Details = domainDiff(have, want)
 		if len(c.Details) == 0 {
 			c.Details = []string{"defined from another spec (its image, Kubernetes version or seed)"}
 		}

@@ -16,15 +16,37 @@ func (p *Provisioner) meta(dom libvirt.Domain) (plan.NodeMeta, bool, error) {
 }
 
 func domainMeta(l client, dom libvirt.Domain) (plan.NodeMeta, bool, error) {
-	x, err := l.DomainGetXMLDesc(dom, libvirt.DomainXMLInactive)
+	d, err := definition(l, dom)
 	if err != nil {
 		return plan.NodeMeta{}, false, err
 	}
+	return plan.ParseNodeMeta(d)
+}
+
+// definition reads and parses a domain's persistent definition.
+func definition(l client, dom libvirt.Domain) (*libvirtxml.Domain, error) {
+	x, err := l.DomainGetXMLDesc(dom, libvirt.DomainXMLInactive)
+	if err != nil {
+		return nil, wrap("read domain "+dom.Name, err)
+	}
 	var d libvirtxml.Domain
 	if err := d.Unmarshal(x); err != nil {
-		return plan.NodeMeta{}, false, err
+		return nil, wrap("parse domain "+dom.Name, err)
 	}
-	return plan.ParseNodeMeta(&d)
+	return &d, nil
+}
+
+// liveNetwork reads and parses the cluster's network as libvirt runs it.
+func (p *Provisioner) liveNetwork(net libvirt.Network) (*libvirtxml.Network, error) {
+	x, err := p.Conn.l.NetworkGetXMLDesc(net, 0)
+	if err != nil {
+		return nil, wrap("read network "+p.name(), err)
+	}
+	var n libvirtxml.Network
+	if err := n.Unmarshal(x); err != nil {
+		return nil, wrap("parse network "+p.name(), err)
+	}
+	return &n, nil
 }
 
 // Drift is a node whose domain was defined from another spec.
@@ -48,7 +70,7 @@ func (p *Provisioner) CheckDrift(ctx context.Context) ([]Drift, error) {
 		}
 		m, ok, err := p.meta(dom)
 		if err != nil {
-			return nil, wrap("read domain "+n.Domain, err)
+			return nil, err
 		}
 		if !ok || m.Cluster != p.Cluster.Name {
 			return nil, fmt.Errorf("domain %s exists but kprov did not create it for cluster %q; rename or remove it", n.Domain, p.Cluster.Name)

@@ -128,18 +128,14 @@ func (p *Provisioner) EnsureNetwork(ctx context.Context) error {
 // updateDHCP adds the planned DHCP host entries the live network lacks.
 func (p *Provisioner) updateDHCP(net libvirt.Network, want *libvirtxml.Network) error {
 	l := p.Conn.l
-	x, err := l.NetworkGetXMLDesc(net, 0)
+	have, err := p.liveNetwork(net)
 	if err != nil {
-		return wrap("read network "+p.name(), err)
+		return err
 	}
-	var have libvirtxml.Network
-	if err := have.Unmarshal(x); err != nil {
-		return wrap("parse network "+p.name(), err)
-	}
-	if err := sameNetwork(&have, want); err != nil {
+	if err := sameNetwork(have, want); err != nil {
 		return fmt.Errorf("network %s differs from the spec: %v; run `kprov down` and `kprov up` to rebuild it", p.name(), err)
 	}
-	for _, h := range missingDHCPHosts(&have, want) {
+	for _, h := range missingDHCPHosts(have, want) {
 		hx, err := (&h).Marshal()
 		if err != nil {
 			return err

@@ -43,19 +43,15 @@ func (p *Provisioner) Leaving(ctx context.Context) ([]Leaving, error) {
 		if err != nil {
 			return nil, wrap("look up domain "+g.Name, err)
 		}
-		m, _, err := p.meta(dom)
+		d, err := definition(l, dom)
+		if err != nil {
+			return nil, err
+		}
+		m, _, err := plan.ParseNodeMeta(d)
 		if err != nil {
 			return nil, wrap("read domain "+g.Name, err)
 		}
 		lv := Leaving{Node: m.Node, Role: m.Role, Domain: g.Name}
-		x, err := l.DomainGetXMLDesc(dom, libvirt.DomainXMLInactive)
-		if err != nil {
-			return nil, wrap("read domain "+g.Name, err)
-		}
-		var d libvirtxml.Domain
-		if err := d.Unmarshal(x); err != nil {
-			return nil, wrap("parse domain "+g.Name, err)
-		}
 		for _, iface := range d.Devices.Interfaces {
 			if iface.MAC != nil {
 				lv.MAC = strings.ToLower(iface.MAC.Address)
@@ -83,13 +79,9 @@ func (p *Provisioner) dhcpHosts() (map[string]dhcpHost, error) {
 	if err != nil {
 		return nil, wrap("look up network "+p.name(), err)
 	}
-	x, err := l.NetworkGetXMLDesc(net, 0)
+	have, err := p.liveNetwork(net)
 	if err != nil {
-		return nil, wrap("read network "+p.name(), err)
-	}
-	var have libvirtxml.Network
-	if err := have.Unmarshal(x); err != nil {
-		return nil, wrap("parse network "+p.name(), err)
+		return nil, err
 	}
 	out := map[string]dhcpHost{}
 	for _, ip := range have.IPs {

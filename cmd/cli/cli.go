@@ -189,6 +189,8 @@ func newRoot(env Env) *cobra.Command {
 		newKubeconfig(env),
 		newTunnel(env),
 		newLogs(env),
+		newBackup(env),
+		newRestore(env),
 		newVerify(env),
 		newVersion(env),
 	)

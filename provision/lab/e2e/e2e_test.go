@@ -58,6 +58,9 @@ func TestLabCluster(t *testing.T) {
 	if err := os.WriteFile(l.kubeconfig, []byte(kc), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// 2. etcd backed up and restored (before the pod network: it needs
+	// only the control plane).
+	l.backupRestore()
 	ips := l.nodeIPs()
 	if len(ips) != 3 {
 		t.Fatalf("nodes: %v", ips)

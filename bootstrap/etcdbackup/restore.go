@@ -151,7 +151,7 @@ func (r *Restore) upload(ctx context.Context, n remote.Node, _ Member) error {
 		return err
 	}
 	if !strings.HasPrefix(out, r.Meta.SHA256+" ") {
-		return fmt.Errorf("the snapshot uploaded to %s has another sha256 (%s) than the backup's %s", p, strings.Fields(out+" ?")[0], r.Meta.SHA256)
+		return fmt.Errorf("the snapshot uploaded to %s has another sha256 (%s) than the backup's %s", p, strings.Fields(out + " ?")[0], r.Meta.SHA256)
 	}
 	return nil
 }

@@ -109,7 +109,9 @@ func (r *Restore) Run(ctx context.Context, cps, others []remote.Node) error {
 		r.logf("%s: kubelet restarted", names(all))
 	}
 	return remote.Each(ctx, cps, 0, func(ctx context.Context, n remote.Node) error {
-		_, err := n.Run(ctx, "rm -rf "+remote.Quote(r.dir()+"/data")+" "+remote.Quote(r.snapshotPath())+" "+remote.Quote(r.marker()))
+		d := r.dir()
+		_, err := n.Run(ctx, "rm -rf "+remote.Quote(d+"/data")+" "+remote.Quote(r.snapshotPath())+" "+remote.Quote(r.marker())+
+			" && rmdir "+remote.Quote(d+"/manifests")+" 2>/dev/null; true")
 		return err
 	})
 }
@@ -203,7 +205,7 @@ func restoreScript(rdir string, m Member, cluster, snapshot, marker, token strin
 			" --name " + q(m.Name) + " --initial-cluster " + q(cluster) + " --initial-cluster-token " + q(token) +
 			" --initial-advertise-peer-urls " + q(m.PeerURL),
 		"[ -d " + data + "/member ] || { echo \"$tool snapshot restore made no member folder in \"" + data + "; exit 1; }",
-		"if [ -d " + q(dir+"/member") + " ]; then mkdir -p " + q(rdir+"/before") + " && mv " + q(dir+"/member") + " " + q(rdir+"/before") + "/member-$(date -u +%Y%m%dT%H%M%S.%NZ); fi",
+		"if [ -d " + q(dir+"/member") + " ]; then mkdir -p -m 0700 " + q(rdir+"/before") + " && mv " + q(dir+"/member") + " " + q(rdir+"/before") + "/member-$(date -u +%Y%m%dT%H%M%S.%NZ); fi",
 		"mkdir -p -m 0700 " + q(dir),
 		"mv " + data + "/member " + q(dir+"/member"),
 		"touch " + q(marker),

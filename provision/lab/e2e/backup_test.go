@@ -13,6 +13,11 @@ import (
 func (l *lab) backupRestore() {
 	t := l.t
 	t.Helper()
+	kc, _ := l.kprov("kubeconfig", l.spec)
+	l.kubeconfig = filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(l.kubeconfig, []byte(kc), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	l.mustKubectl("", "create", "configmap", "e2e-before-backup", "--from-literal=made=before")
 	dir := filepath.Join(t.TempDir(), "backup")
 	start := time.Now()

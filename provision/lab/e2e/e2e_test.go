@@ -13,7 +13,8 @@ import (
 	"github.com/kprov/kprov/internal/labtest"
 )
 
-// A whole `kprov up` of the lab's stack, then its networking proven with
+// A whole `kprov up` of the lab's stack; after kubeadm init, etcd backed
+// up and restored (kprov backup, restore); then its networking proven with
 // packets: nodes Ready and every system pod Running; BGP established
 // between all nodes (TCP 179 and BIRD's own view); pod addresses from the
 // pool; pod-to-pod HTTP across nodes; the pod MTU exact (a don't-fragment
@@ -29,6 +30,9 @@ func TestLabCluster(t *testing.T) {
 	start := time.Now()
 	_, msg := l.kprov("up", "--skip", "kubeadm/join,addons", l.spec)
 	t.Logf("up to kubeadm init: %s\n%s", time.Since(start).Round(time.Second), msg)
+
+	// etcd backed up and restored: it needs only the control plane.
+	l.backupRestore()
 
 	// 7. Failure is legible: with the kubelet's port on worker-1 taken,
 	// the join fails naming the phase, the node, the command and
@@ -58,9 +62,6 @@ func TestLabCluster(t *testing.T) {
 	if err := os.WriteFile(l.kubeconfig, []byte(kc), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	// 2. etcd backed up and restored (before the pod network: it needs
-	// only the control plane).
-	l.backupRestore()
 	ips := l.nodeIPs()
 	if len(ips) != 3 {
 		t.Fatalf("nodes: %v", ips)

@@ -3,44 +3,44 @@ package phases
 import (
 	"context"
 	"fmt"
+	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/kprov/kprov/bootstrap/etcd"
 	"github.com/kprov/kprov/provision/spec"
 	"github.com/kprov/kprov/provision/state"
 )
 
-// Leaver is a node the spec no longer plans, whose VM still runs.
-type Leaver struct{ Name, Role string }
-
-// ControlPlaneLeavingError refuses to remove control planes: each holds an
-// etcd member, which must leave etcd first, one at a time with the others
-// healthy, and kprov does not do that yet.
-type ControlPlaneLeavingError struct{ Nodes []string }
-
-func (e *ControlPlaneLeavingError) Error() string {
-	return fmt.Sprintf("the spec no longer plans control plane %s: kprov does not remove control planes yet "+
-		"(each holds an etcd member that must leave etcd first without losing quorum). "+
-		"Put the control-plane count back, or run up with --keep-nodes; to remove one by hand, "+
-		"`kubeadm reset` on it (it leaves etcd), `kubectl delete node`, then lower the count",
-		strings.Join(e.Nodes, ", "))
+// Leaver is a node the spec no longer plans, whose VM still runs; IP is
+// its address (invalid when unknown).
+type Leaver struct {
+	Name, Role string
+	IP         netip.Addr
 }
 
-// Leave takes leaving workers out of the cluster before their VMs go:
-// each is drained and its Node object deleted. Control planes are refused
-// before anything is done. A cluster that was never bootstrapped (no admin
+// ControlPlaneLeavingError refuses to remove a control plane whose address
+// is the cluster's API endpoint: every kubelet and kubeconfig reaches the
+// API server there.
+type ControlPlaneLeavingError struct {
+	Node     string
+	Endpoint string
+}
+
+func (e *ControlPlaneLeavingError) Error() string {
+	return fmt.Sprintf("the spec no longer plans control plane %s, but its address is the cluster's API endpoint (%s), "+
+		"which every kubelet and kubeconfig uses: removing it would cut them off. Put it back in the spec, "+
+		"or run up with --keep-nodes", e.Node, e.Endpoint)
+}
+
+// Leave takes leaving nodes out of the cluster before their VMs go: each
+// is drained and its Node object deleted; a control plane's etcd member
+// is then removed, one at a time, each only while etcd keeps a healthy
+// majority without it. A cluster that was never bootstrapped (no admin
 // kubeconfig in the state folder) has nothing to drain.
 func (b *Bootstrapper) Leave(ctx context.Context, nodes []Leaver) error {
-	var cps []string
-	for _, n := range nodes {
-		if n.Role == spec.RoleControlPlane {
-			cps = append(cps, n.Name)
-		}
-	}
-	if len(cps) > 0 {
-		return &ControlPlaneLeavingError{Nodes: cps}
-	}
 	if len(nodes) == 0 {
 		return nil
 	}
@@ -52,6 +52,18 @@ func (b *Bootstrapper) Leave(ctx context.Context, nodes []Leaver) error {
 	if err != nil {
 		return err
 	}
+	// Checked for every node before anything is done.
+	for _, n := range nodes {
+		if n.Role != spec.RoleControlPlane {
+			continue
+		}
+		if u, err := url.Parse(client.Config.Host); err == nil && n.IP.IsValid() && u.Hostname() == n.IP.String() {
+			return &ControlPlaneLeavingError{Node: n.Name, Endpoint: client.Config.Host}
+		}
+		if err := b.leaveEtcd(ctx, n.Name, true); err != nil {
+			return err
+		}
+	}
 	for _, n := range nodes {
 		was, err := client.Leave(ctx, n.Name, b.o.Cluster.RolloutTimeout(), logWriter{b, n.Name})
 		if err != nil {
@@ -60,7 +72,35 @@ func (b *Bootstrapper) Leave(ctx context.Context, nodes []Leaver) error {
 		if was {
 			b.changed(1, "%s: drained and deleted from the cluster", n.Name)
 		}
+		if n.Role == spec.RoleControlPlane {
+			if err := b.leaveEtcd(ctx, n.Name, false); err != nil {
+				return err
+			}
+		}
 	}
+	return nil
+}
+
+// leaveEtcd removes node's etcd member, asked of a planned control plane,
+// after checking that etcd keeps a healthy majority (only checking, with
+// dryRun). A member already gone is nothing to do.
+func (b *Bootstrapper) leaveEtcd(ctx context.Context, node string, dryRun bool) error {
+	cps := b.controlPlanes()
+	if len(cps) == 0 {
+		return fmt.Errorf("no control plane left in the spec to remove %s's etcd member from", node)
+	}
+	members, err := etcd.Members(ctx, cps[0])
+	if err != nil {
+		return err
+	}
+	m, ok, err := etcd.CheckRemoval(members, node)
+	if err != nil || !ok || dryRun {
+		return err
+	}
+	if err := etcd.RemoveMember(ctx, cps[0], m.ID); err != nil {
+		return fmt.Errorf("remove %s's etcd member: %w", node, err)
+	}
+	b.changed(1, "%s: etcd member %x removed (%d left)", node, m.ID, len(members)-1)
 	return nil
 }
 

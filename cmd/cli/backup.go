@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kprov/kprov/bootstrap/etcdbackup"
+	"github.com/kprov/kprov/bootstrap/etcd"
 	"github.com/kprov/kprov/bootstrap/remote"
 	"github.com/kprov/kprov/provision/plan"
 	"github.com/kprov/kprov/provision/spec"
@@ -73,7 +73,7 @@ func backup(ctx context.Context, env Env, f *stateFlags, path, out, node string)
 	start := time.Now()
 	var tried []error
 	for _, n := range o.nodes {
-		m, snap, err := etcdbackup.Save(ctx, n)
+		m, snap, err := etcd.Save(ctx, n)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -82,12 +82,12 @@ func backup(ctx context.Context, env Env, f *stateFlags, path, out, node string)
 			continue
 		}
 		m.Cluster, m.TakenAt, m.KubernetesVersion = c.Name, now, c.KubernetesVersion
-		m.CASHA256 = etcdbackup.Sum(o.cl.secrets.CACert)
-		if err := etcdbackup.Write(out, snap, m); err != nil {
+		m.CASHA256 = etcd.Sum(o.cl.secrets.CACert)
+		if err := etcd.Write(out, snap, m); err != nil {
 			return err
 		}
 		fmt.Fprintf(env.Stderr, "%s: etcd snapshot at revision %d, %d keys, %.1f MiB, sha256 %s, in %s\n",
-			n.Name(), m.Revision, m.Keys, float64(len(snap))/(1<<20), etcdbackup.Sum(snap)[:16], time.Since(start).Round(100*time.Millisecond))
+			n.Name(), m.Revision, m.Keys, float64(len(snap))/(1<<20), etcd.Sum(snap)[:16], time.Since(start).Round(100*time.Millisecond))
 		fmt.Fprintln(env.Stdout, out)
 		return nil
 	}
@@ -124,7 +124,7 @@ func newRestore(env Env) *cobra.Command {
 }
 
 func restore(ctx context.Context, env Env, f *stateFlags, path, dir string, yes bool, wait time.Duration) error {
-	m, snap, err := etcdbackup.Load(dir)
+	m, snap, err := etcd.Load(dir)
 	if err != nil {
 		return err
 	}
@@ -137,7 +137,7 @@ func restore(ctx context.Context, env Env, f *stateFlags, path, dir string, yes 
 	if m.Cluster != c.Name {
 		return fmt.Errorf("%s is a backup of cluster %s, not of %s", dir, m.Cluster, c.Name)
 	}
-	if ca := etcdbackup.Sum(o.cl.secrets.CACert); m.CASHA256 != ca {
+	if ca := etcd.Sum(o.cl.secrets.CACert); m.CASHA256 != ca {
 		return fmt.Errorf("%s was taken under another cluster CA (sha256 %s) than %s's (%s): its service account tokens and certificates would not be valid here", dir, m.CASHA256, c.Name, ca)
 	}
 	if m.KubernetesVersion != c.KubernetesVersion {
@@ -156,12 +156,12 @@ func restore(ctx context.Context, env Env, f *stateFlags, path, dir string, yes 
 			nodeList(cps), m.Node, m.TakenAt.Format(time.RFC3339), m.Revision)}
 	}
 	start := time.Now()
-	r := etcdbackup.Restore{Meta: m, Snapshot: snap, Log: env.Stderr, Wait: wait}
+	r := etcd.Restore{Meta: m, Snapshot: snap, Log: env.Stderr, Wait: wait}
 	if err := r.Run(ctx, cps, others); err != nil {
 		return err
 	}
 	fmt.Fprintf(env.Stderr, "etcd restored to revision %d (taken on %s at %s) in %s; etcd's data from before is in %s/before on each control plane\n",
-		m.Revision, m.Node, m.TakenAt.Format(time.RFC3339), time.Since(start).Round(time.Second), etcdbackup.RestoreDir)
+		m.Revision, m.Node, m.TakenAt.Format(time.RFC3339), time.Since(start).Round(time.Second), etcd.RestoreDir)
 	return nil
 }
 

@@ -24,7 +24,7 @@ func (h *hypervisor) removeLeaving(ctx context.Context, p *virt.Provisioner, b *
 	}
 	var out []phases.Leaver
 	for _, lv := range leaving {
-		out = append(out, phases.Leaver{Name: lv.Node, Role: lv.Role})
+		out = append(out, phases.Leaver{Name: lv.Node, Role: lv.Role, IP: lv.IP})
 	}
 	if err := b.Leave(ctx, out); err != nil {
 		return err

@@ -37,9 +37,10 @@ func newUp(env Env) *cobra.Command {
 			"then applies Calico, the load balancer, the ingress and the default-deny policies\n" +
 			"through the API server, tunnelled over SSH. Every step looks before it acts: on a\n" +
 			"converged cluster up changes nothing. A node whose definition drifted from the spec\n" +
-			"is reported, and recreated only with --replace. A worker the spec no longer plans (a\n" +
-			"lower count, a removed pool) is drained, deleted from the cluster, then its VM, disk\n" +
-			"and DHCP host removed, unless --keep-nodes. --only/--skip pick phases; libvirt\n" +
+			"is reported, and recreated only with --replace. A node the spec no longer plans (a\n" +
+			"lower count, a removed pool) is drained, deleted from the cluster (a control plane's\n" +
+			"etcd member removed, never below a healthy majority), then its VM, disk and DHCP\n" +
+			"host removed, unless --keep-nodes. --only/--skip pick phases; libvirt\n" +
 			"is only contacted when a provision phase runs.",
 		Args: exactArgs(1, "one spec file"),
 		RunE: func(cmd *cobra.Command, args []string) error {

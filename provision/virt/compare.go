@@ -264,7 +264,7 @@ func (p *Provisioner) leftovers(planned map[string]bool) ([]Change, error) {
 		}
 		why := "not in the spec any more: up drains it, deletes it from the cluster, then removes its VM, disk, seed and DHCP host (`up --keep-nodes` keeps it)"
 		if m.Role == spec.RoleControlPlane {
-			why = "not in the spec any more: a control plane, which up refuses to remove (its etcd member must leave first; not built yet)"
+			why = "not in the spec any more: a control plane: up drains it, deletes it from the cluster, removes its etcd member (refused when etcd would lose its healthy majority), then removes its VM, disk, seed and DHCP host (`up --keep-nodes` keeps it)"
 		}
 		out = append(out, Change{Action: Remove, Kind: "domain", Name: d.Name, Node: m.Node, Details: []string{why}})
 	}

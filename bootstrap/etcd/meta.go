@@ -1,10 +1,11 @@
-// Package etcdbackup takes a snapshot of a cluster's etcd on one control
-// plane and restores one on every control plane, the way the Kubernetes
-// documentation's "Backing up an etcd cluster" describes for kubeadm's
-// stacked etcd. It runs etcd's own tools from the etcd image the node
+// Package etcd works on kubeadm's stacked etcd from a control plane: it
+// takes a snapshot and restores one on every control plane, the way the
+// Kubernetes documentation's "Backing up an etcd cluster" describes, and
+// removes the member of a control plane that leaves, never below quorum.
+// It runs etcd's own tools from the etcd image the node
 // already has (etcdctl and etcdutl, through crictl and ctr), so the tool
 // always matches the server's version and the node needs nothing more.
-package etcdbackup
+package etcd
 
 import (
 	"crypto/sha256"

@@ -1,0 +1,48 @@
+package etcd
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestCheckRemoval(t *testing.T) {
+	st := func(spec string) []Status {
+		var out []Status
+		for i, f := range strings.Fields(spec) {
+			name, state, _ := strings.Cut(f, ":")
+			out = append(out, Status{ID: uint64(i + 1), Name: name, Healthy: state == "up", Error: map[bool]string{false: "context deadline exceeded"}[state == "up"]})
+		}
+		return out
+	}
+	cases := []struct {
+		members, leaving string
+		ok               bool
+		refusal          string // "" when allowed
+	}{
+		{"cp-1:up cp-2:up cp-3:up", "cp-3", true, ""},
+		{"cp-1:up cp-2:up cp-3:down", "cp-3", true, ""}, // a dead member can go
+		{"cp-1:up cp-2:up", "cp-2", true, ""},
+		{"cp-1:up cp-2:down", "cp-2", true, "only 1 of 2 members are healthy, below quorum (2)"},
+		{"cp-1:up cp-2:down cp-3:up", "cp-3", true, "the 2 members left would have 1 healthy, below their quorum (2)"},
+		{"cp-1:up cp-2:down cp-3:down", "cp-3", true, "only 1 of 3 members are healthy"},
+		{"cp-1:up", "cp-1", true, "it is etcd's last member"},
+		{"cp-1:up cp-2:up", "cp-3", false, ""}, // gone already
+		{"cp-1:up cp-2:up cp-3:up cp-4:up cp-5:down", "cp-4", true, ""},
+	}
+	for _, c := range cases {
+		m, ok, err := CheckRemoval(st(c.members), c.leaving)
+		var qe *QuorumError
+		switch {
+		case ok != c.ok || ok && m.Name != c.leaving:
+			t.Errorf("%s without %s: member %+v, ok %v", c.members, c.leaving, m, ok)
+		case c.refusal == "" && err != nil:
+			t.Errorf("%s without %s: refused: %v", c.members, c.leaving, err)
+		case c.refusal != "" && (!errors.As(err, &qe) || !strings.Contains(err.Error(), c.refusal)):
+			t.Errorf("%s without %s: %v, want a refusal saying %q", c.members, c.leaving, err, c.refusal)
+		}
+		if c.refusal != "" && err != nil && !strings.Contains(err.Error(), "(unhealthy: context deadline exceeded)") && strings.Contains(c.members, "down") {
+			t.Errorf("refusal does not show the unhealthy member's error: %v", err)
+		}
+	}
+}

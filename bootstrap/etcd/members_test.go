@@ -2,6 +2,7 @@ package etcd
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 )
@@ -44,5 +45,38 @@ func TestCheckRemoval(t *testing.T) {
 		if c.refusal != "" && err != nil && !strings.Contains(err.Error(), "(unhealthy: context deadline exceeded)") && strings.Contains(c.members, "down") {
 			t.Errorf("refusal does not show the unhealthy member's error: %v", err)
 		}
+	}
+}
+
+// testdata/members-v3.5.15.txt is membersScript's output on the lab's
+// cp-1 (etcd 3.5.15).
+func TestParseMembers(t *testing.T) {
+	b, err := os.ReadFile("testdata/members-v3.5.15.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := parseMembers(string(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st) != 1 || st[0] != (Status{ID: 14946024044483938369, Name: "cp-1", Healthy: true}) {
+		t.Errorf("got %+v", st)
+	}
+	// A second member whose endpoint does not answer, with etcdctl's
+	// warning log lines around its JSON.
+	two := strings.Replace(string(b), `"clientURLs":["https://10.77.0.67:2379"]}]`,
+		`"clientURLs":["https://10.77.0.67:2379"]},{"ID":7,"name":"cp-2","peerURLs":["https://10.77.0.68:2380"],"clientURLs":["https://10.77.0.68:2379"]}]`, 1)
+	two = strings.Replace(two, `"took":"3.407620779s"}]`,
+		`"took":"3.407620779s"},{"endpoint":"https://10.77.0.68:2379","health":false,"took":"5.0s","error":"context deadline exceeded"}]`+
+			"\n"+`{"level":"warn","msg":"health check failed"}`+"\nError: unhealthy cluster", 1)
+	st, err = parseMembers(two)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st) != 2 || !st[0].Healthy || st[1].Name != "cp-2" || st[1].Healthy || st[1].Error != "context deadline exceeded" {
+		t.Errorf("got %+v", st)
+	}
+	if _, err := parseMembers("Error: context deadline exceeded"); err == nil {
+		t.Error("output without a member list was accepted")
 	}
 }

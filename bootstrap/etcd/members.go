@@ -72,8 +72,14 @@ func parseMembers(out string) ([]Status, error) {
 			line = l
 		}
 	}
-	if err := json.Unmarshal([]byte(line), &hs); err != nil {
-		return nil, fmt.Errorf("endpoint health: %v:\n%s", err, health)
+	// With no JSON, etcdctl could not even ask: every member counts as
+	// unhealthy, for the reason it printed.
+	why := "endpoint health: " + lastLine(health)
+	if line != "" {
+		if err := json.Unmarshal([]byte(line), &hs); err != nil {
+			return nil, fmt.Errorf("endpoint health: %v:\n%s", err, health)
+		}
+		why = "no health reported for its client URLs"
 	}
 	byURL := map[string]int{}
 	for i, h := range hs {
@@ -81,7 +87,7 @@ func parseMembers(out string) ([]Status, error) {
 	}
 	var st []Status
 	for _, m := range ml.Members {
-		s := Status{ID: m.ID, Name: m.Name, Error: "no health reported for its client URLs"}
+		s := Status{ID: m.ID, Name: m.Name, Error: why}
 		for _, u := range m.ClientURLs {
 			if i, ok := byURL[u]; ok {
 				s.Healthy, s.Error = hs[i].Health, hs[i].Error
@@ -153,4 +159,15 @@ func CheckRemoval(members []Status, leaving string) (m Status, ok bool, err erro
 func RemoveMember(ctx context.Context, n remote.Node, id uint64) error {
 	_, err := n.Run(ctx, "sh -c "+remote.Quote("set -eu\n"+findEtcd+"\n"+etcdctl+fmt.Sprintf(" member remove %x", id)))
 	return err
+}
+
+// lastLine is the last line of s that is not a log line (JSON) or empty.
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if l := strings.TrimSpace(lines[i]); l != "" && !strings.HasPrefix(l, "{") && !strings.HasPrefix(l, "time=") {
+			return l
+		}
+	}
+	return "no answer"
 }

@@ -76,6 +76,15 @@ func TestParseMembers(t *testing.T) {
 	if len(st) != 2 || !st[0].Healthy || st[1].Name != "cp-2" || st[1].Healthy || st[1].Error != "context deadline exceeded" {
 		t.Errorf("got %+v", st)
 	}
+	// etcd too slow to list its members for the health check (seen on the
+	// lab's overloaded cp-1): every member unhealthy, for etcdctl's reason.
+	list, _, _ := strings.Cut(string(b), healthMark)
+	st, err = parseMembers(list + healthMark + "\n" + `{"level":"warn","msg":"retrying of unary invoker failed"}` +
+		"\nError: failed to fetch endpoints from etcd cluster member list: context deadline exceeded\n" +
+		`time="2026-12-01T00:43:53Z" level=fatal msg="execing command in container: command terminated with exit code 1"`)
+	if err != nil || len(st) != 1 || st[0].Healthy || st[0].Error != "endpoint health: Error: failed to fetch endpoints from etcd cluster member list: context deadline exceeded" {
+		t.Errorf("no health JSON: %+v, %v", st, err)
+	}
 	if _, err := parseMembers("Error: context deadline exceeded"); err == nil {
 		t.Error("output without a member list was accepted")
 	}

@@ -14,16 +14,23 @@
 # only resolve inside etcd's repository.
 set -euo pipefail
 version=${ETCD_VERSION:-v3.6.16}
+# ETCD_PROGRAM=etcdctl builds etcd's client (go.etcd.io/etcd/etcdctl/v3)
+# instead, into etcdctl-VERSION: the etcd package's tests use it.
+case ${ETCD_PROGRAM:-etcd} in
+  etcd) module=go.etcd.io/etcd/server/v3 name=etcd ;;
+  etcdctl) module=go.etcd.io/etcd/etcdctl/v3 name=etcdctl ;;
+  *) echo "build-etcd.sh: ETCD_PROGRAM=$ETCD_PROGRAM: use etcd or etcdctl" >&2; exit 2 ;;
+esac
 [[ "$version" =~ ^v3\.[0-9]+\.[0-9]+$ ]] || { echo "build-etcd.sh: ETCD_VERSION=$version: use a release such as v3.6.16" >&2; exit 2; }
 cache=${KPROV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kprov}
-out=${1:-$cache/etcd-$version}
+out=${1:-$cache/$name-$version}
 # The build info is the truth: etcd's version is a constant of its api module.
 built() {
   [ -x "$out" ] || return 1
   local info
   info=$(go version -m "$out" 2>/dev/null) || return 1
-  grep -qE "^\s+path\s+go.etcd.io/etcd/server/v3$" <<<"$info" || return 1
-  grep -qE "^\s+mod\s+go.etcd.io/etcd/server/v3\s+$version\s" <<<"$info" || return 1
+  grep -qE "^\s+path\s+$module$" <<<"$info" || return 1
+  grep -qE "^\s+mod\s+$module\s+$version\s" <<<"$info" || return 1
   [ -z "${CGO_ENABLED:-}" ] || grep -qE "^\s+build\s+CGO_ENABLED=$CGO_ENABLED$" <<<"$info"
 }
 if built; then echo "$out"; exit 0; fi
@@ -39,28 +46,32 @@ module kprov.invalid/etcd-build
 
 go 1.26
 
-require go.etcd.io/etcd/server/v3 $version
+require $module $version
 MOD
 cat > "$mod/tools.go" <<GO
 //go:build tools
 
 package tools
 
-import _ "go.etcd.io/etcd/server/v3"
+import _ "$module"
 GO
 (
   cd "$mod"
   GOFLAGS=-mod=mod GOTOOLCHAIN=local go mod tidy -e >/dev/null 2>&1 || true
-  got=$(GOFLAGS=-mod=mod GOTOOLCHAIN=local go list -m -f '{{.Version}}' go.etcd.io/etcd/server/v3)
+  got=$(GOFLAGS=-mod=mod GOTOOLCHAIN=local go list -m -f '{{.Version}}' $module)
   if [ "$got" != "$version" ]; then
-    echo "build-etcd.sh: module graph resolved go.etcd.io/etcd/server/v3 $got, not $version" >&2; exit 1
+    echo "build-etcd.sh: module graph resolved $module $got, not $version" >&2; exit 1
   fi
-  GOFLAGS=-mod=mod GOTOOLCHAIN=local go build -trimpath -o "$out.tmp" -ldflags "-s -w" go.etcd.io/etcd/server/v3
+  GOFLAGS=-mod=mod GOTOOLCHAIN=local go build -trimpath -o "$out.tmp" -ldflags "-s -w" $module
 )
-got=$("$out.tmp" --version 2>/dev/null | sed -n 's/^etcd Version: //p')
+if [ "$name" = etcd ]; then
+  got=$("$out.tmp" --version 2>/dev/null | sed -n 's/^etcd Version: //p')
+else
+  got=$("$out.tmp" version 2>/dev/null | sed -n 's/^etcdctl version: //p')
+fi
 if [ "v$got" != "$version" ]; then
   rm -f "$out.tmp"
-  echo "build-etcd.sh: the build says etcd version \"$got\", not $version" >&2
+  echo "build-etcd.sh: the build says $name version \"$got\", not $version" >&2
   exit 1
 fi
 mv "$out.tmp" "$out"

@@ -132,6 +132,7 @@ func openNodes(env Env, f *stateFlags, path string, pick func(*cluster) ([]plan.
 		return o, err
 	}
 	cfg.Timeout, cfg.Reconnect = 10*time.Second, 15*time.Second
+	cfg.Echo = env.Verbose()
 	targets, err := remote.Targets(nodes, cl.secrets)
 	if err != nil {
 		return o, err

@@ -5,7 +5,7 @@ BIN := bin/kprov
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 LDFLAGS := -X github.com/kprov/kprov/cmd/cli.Version=$(VERSION)
 # kubeadm releases that judge kprov's rendered configurations.
-ORACLES := v1.21.14 v1.30.14 v1.37.2
+ORACLES := v1.21.14 v1.30.4 v1.30.14 v1.37.2
 # kube-apiserver releases (with etcd) of the API server judge.
 APISERVERS := v1.21.14 v1.37.2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

@@ -58,6 +58,8 @@ type Bootstrapper struct {
 	client *addonsrun.Client
 	// imgs is every image the cluster runs, read on first use.
 	imgs []images.Image
+	// installs are the binaries' install commands, made on first use.
+	installs []string
 	// changes counts what the bootstrap phases changed (libvirt's are
 	// counted by the hypervisor).
 	changes int
@@ -127,6 +129,7 @@ func (b *Bootstrapper) Phases() []phase.Phase {
 		{Name: "bootstrap/images", Run: b.images},
 		{Name: "kubeadm/init", Run: b.init},
 		{Name: "kubeadm/kubeconfig", Run: b.kubeconfig},
+		{Name: "kubeadm/upgrade", Run: b.upgrade},
 		{Name: "kubeadm/join", Run: b.join},
 	}
 }

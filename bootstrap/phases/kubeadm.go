@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 
 	"github.com/kprov/kprov/bootstrap/kubeadmrun"
 	"github.com/kprov/kprov/bootstrap/remote"
@@ -94,6 +95,7 @@ func (b *Bootstrapper) join(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var joined atomic.Bool
 	joinOne := func(ctx context.Context, n *remote.Conn) error {
 		pn := b.planned(n.Name())
 		if undone, err := kubeadmrun.Leftovers(ctx, n, kubeadmrun.JoinDone); err != nil {
@@ -117,6 +119,7 @@ func (b *Bootstrapper) join(ctx context.Context) error {
 		}
 		if did {
 			b.changed(1, "%s: joined as %s", n.Name(), pn.Role)
+			joined.Store(true)
 		}
 		return err
 	}
@@ -127,13 +130,20 @@ func (b *Bootstrapper) join(ctx context.Context) error {
 		case n == cp:
 		case pn.Role == spec.RoleControlPlane:
 			if err := joinOne(ctx, n); err != nil {
+				if joined.Load() {
+					b.recordVersions(ctx)
+				}
 				return err
 			}
 		default:
 			workers = append(workers, n)
 		}
 	}
-	return remote.Each(ctx, workers, b.o.Parallel, joinOne)
+	err = remote.Each(ctx, workers, b.o.Parallel, joinOne)
+	if joined.Load() {
+		b.recordVersions(ctx)
+	}
+	return err
 }
 
 func (b *Bootstrapper) planned(name string) plan.Node {

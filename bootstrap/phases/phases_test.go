@@ -19,7 +19,7 @@ import (
 func TestPhaseNames(t *testing.T) {
 	b := &Bootstrapper{}
 	got := strings.Join(phase.Names(append(b.Phases(), b.AddonPhases()...)), " ")
-	want := "bootstrap/prepare bootstrap/etcd-disk bootstrap/binaries bootstrap/images kubeadm/init kubeadm/kubeconfig kubeadm/join " +
+	want := "bootstrap/prepare bootstrap/etcd-disk bootstrap/binaries bootstrap/images kubeadm/init kubeadm/kubeconfig kubeadm/upgrade kubeadm/join " +
 		"addons/dns addons/calico addons/nodes-ready addons/load-balancer addons/ingress addons/policies"
 	if got != want {
 		t.Errorf("phases:\n got %s\nwant %s", got, want)

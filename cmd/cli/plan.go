@@ -9,10 +9,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kprov/kprov/bootstrap/kubeadm"
 	"github.com/kprov/kprov/bootstrap/nodeprep"
 	"github.com/kprov/kprov/internal/artifacts"
 	"github.com/kprov/kprov/provision/plan"
 	"github.com/kprov/kprov/provision/spec"
+	"github.com/kprov/kprov/provision/state"
 	"github.com/kprov/kprov/provision/virt"
 	"github.com/spf13/cobra"
 )
@@ -70,6 +72,12 @@ func newPlan(env Env) *cobra.Command {
 			}
 			if !r.Reached {
 				r.Changes = allNew(c, set.Nodes)
+			} else {
+				ups, err := upgrades(c, set.Nodes, cl.dir, r.Changes)
+				if err != nil {
+					return err
+				}
+				r.Changes = append(r.Changes, ups...)
 			}
 			r.Summary = virt.Summary(r.Changes)
 			if output == "json" {
@@ -79,7 +87,7 @@ func newPlan(env Env) *cobra.Command {
 			} else {
 				err = printPlan(env.Stdout, c, set, &r)
 			}
-			if err == nil && detailed && r.Summary[virt.Add]+r.Summary[virt.Modify]+r.Summary[virt.Remove] > 0 {
+			if err == nil && detailed && r.Summary[virt.Add]+r.Summary[virt.Modify]+r.Summary[virt.Remove]+r.Summary[virt.Upgrade] > 0 {
 				return exitError{2}
 			}
 			return err
@@ -120,7 +128,8 @@ func livePlan(ctx context.Context, env Env, cl *cluster, h *plan.Host) ([]virt.C
 	if err != nil {
 		return nil, err
 	}
-	p := &virt.Provisioner{Conn: conn, Cluster: c, Nodes: cl.nodes, Host: host, Hashes: artifacts.Hashes(c, cl.nodes), Seeds: seeds.ISO}
+	p := &virt.Provisioner{Conn: conn, Cluster: c, Nodes: cl.nodes, Host: host, Hashes: artifacts.Hashes(c, cl.nodes),
+		Legacy: artifacts.LegacyHashes(c, cl.nodes), Seeds: seeds.ISO}
 	return p.Compare(ctx)
 }
 
@@ -194,6 +203,9 @@ func printPlan(w io.Writer, c *spec.Cluster, set *artifacts.Set, r *planResult) 
 		obj("volume", plan.OverlayVolumeName(node), "%d GiB qcow2 overlay on %s", node.DiskGiB, plan.BaseVolumeName(c))
 		obj("volume", plan.SeedVolumeName(node), "cloud-init seed (hostname, eth0 %s/MTU %d, SSH keys)", node.IP, n.MTU)
 		obj("domain", node.Domain, "%d vCPU, %d MiB, boot disk %s", node.VCPU, node.MemoryMiB, disk)
+		if up, ok := byName["node/"+node.Name]; ok {
+			p.line("  ^ upgrade %s", strings.Join(up.Details, "; "))
+		}
 		if byName["domain/"+node.Domain].Action != virt.Add {
 			p.line("  = prepare, kubeadm: the node exists; up checks each step over SSH and redoes only what is missing")
 			continue
@@ -220,10 +232,14 @@ func printPlan(w io.Writer, c *spec.Cluster, set *artifacts.Set, r *planResult) 
 	}
 	s := r.Summary
 	p.line("")
-	if s[virt.Add]+s[virt.Modify]+s[virt.Remove] == 0 {
+	ups := ""
+	if s[virt.Upgrade] > 0 {
+		ups = fmt.Sprintf(", %d to upgrade", s[virt.Upgrade])
+	}
+	if s[virt.Add]+s[virt.Modify]+s[virt.Remove]+s[virt.Upgrade] == 0 {
 		p.line("No changes: the host holds every planned object (%d unchanged).", s[virt.Unchanged])
 	} else {
-		p.line("Plan: %d to add, %d to change, %d to remove (%d unchanged).", s[virt.Add], s[virt.Modify], s[virt.Remove], s[virt.Unchanged])
+		p.line("Plan: %d to add, %d to change%s, %d to remove (%d unchanged).", s[virt.Add], s[virt.Modify], ups, s[virt.Remove], s[virt.Unchanged])
 	}
 	return p.err
 }
@@ -251,4 +267,45 @@ func schedName(k *spec.KubeProxy) string {
 		return " (scheduler " + k.IPVSScheduler + ")"
 	}
 	return ""
+}
+
+// upgrades are the planned nodes that exist and whose kubelet, as up last
+// recorded it (the state folder's versions.json), is not the spec's
+// version: up upgrades them in place. A jump kubeadm cannot make is shown
+// as refused.
+func upgrades(c *spec.Cluster, nodes []plan.Node, dir string, changes []virt.Change) ([]virt.Change, error) {
+	v, err := state.ReadVersions(dir)
+	if err != nil {
+		return nil, err
+	}
+	exists := map[string]bool{}
+	for _, ch := range changes {
+		if ch.Kind == "domain" && ch.Action != virt.Add {
+			exists[ch.Node] = true
+		}
+	}
+	want := c.Kubernetes().String()
+	first, _ := plan.FirstControlPlane(nodes)
+	var out []virt.Change
+	for _, n := range nodes {
+		have := v.Nodes[n.Name]
+		if !exists[n.Name] || have == "" || have == want {
+			continue
+		}
+		from := have
+		if v.Cluster != "" {
+			from = v.Cluster
+		}
+		how := "kubeadm upgrade node, then drained, kubelet and kubectl " + want + ", uncordoned"
+		if n.Name == first.Name {
+			how = "kubeadm upgrade apply " + want + " (control plane, etcd, CoreDNS, kube-proxy), then drained, kubelet and kubectl " + want + ", uncordoned"
+		}
+		u, err := kubeadm.PlanUpgrade(from, want)
+		if err != nil {
+			how = "refused: " + err.Error()
+		}
+		out = append(out, virt.Change{Action: virt.Upgrade, Kind: "node", Name: n.Name, Node: n.Name,
+			Details: []string{fmt.Sprintf("kubelet %s -> %s (%s): %s", have, want, u.Kind(), how)}})
+	}
+	return out, nil
 }

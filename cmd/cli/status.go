@@ -33,16 +33,12 @@ func newStatus(env Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			hashes := map[string]string{}
-			for _, n := range nodes {
-				hashes[n.Name] = artifacts.NodeHash(c, n)
-			}
 			conn, err := connect(cmd.Context(), env, c.Hypervisor.URI)
 			if err != nil {
 				return err
 			}
 			defer conn.Close()
-			st, err := virt.Status(conn, c.Name, nodes, hashes)
+			st, err := virt.Status(conn, c.Name, nodes, artifacts.Hashes(c, nodes), artifacts.LegacyHashes(c, nodes))
 			if err != nil {
 				return err
 			}

@@ -223,7 +223,7 @@ func (h *hypervisor) open(ctx context.Context) (_ *virt.Provisioner, err error) 
 	if err != nil {
 		return nil, err
 	}
-	p.Hashes, p.Defs, p.Seeds = artifacts.Hashes(c, cl.nodes), set.Defs, set.Seeds.ISO
+	p.Hashes, p.Legacy, p.Defs, p.Seeds = artifacts.Hashes(c, cl.nodes), artifacts.LegacyHashes(c, cl.nodes), set.Defs, set.Seeds.ISO
 	w := &virt.Waiter{Secrets: cl.secrets, User: c.SSH.User, Host: host, Timeout: c.BootTimeout(), Log: p.Log}
 	if local(conn.URI) {
 		w.ConsoleTail = func(n plan.Node) string { return virt.FileTail(plan.ConsoleLog(host, n), 25) }

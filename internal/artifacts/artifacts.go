@@ -136,9 +136,23 @@ func Build(c *spec.Cluster, nodes []plan.Node, h plan.Host, secrets *state.Secre
 }
 
 // NodeHash identifies what a node's definition was built from, so a later
-// run can tell a drifted domain from a current one: the planned node, the
-// image and the cluster's Kubernetes version.
+// run can tell a drifted domain from a current one: the planned node and
+// the image. The Kubernetes version is not in it: a newer version is an
+// upgrade in place (bootstrap/phases), not a new VM.
 func NodeHash(c *spec.Cluster, n plan.Node) string {
+	b, _ := json.Marshal(struct {
+		Node     plan.Node
+		Image    string
+		ImageSum string
+	}{n, c.Image.Source, c.Image.SHA256})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// LegacyNodeHash is the hash kprov recorded before upgrades existed, with
+// the Kubernetes version in it: a domain made then, at the spec's version,
+// is current, not drifted.
+func LegacyNodeHash(c *spec.Cluster, n plan.Node) string {
 	b, _ := json.Marshal(struct {
 		Node       plan.Node
 		Image      string

@@ -137,6 +137,17 @@ func TestNodeHash(t *testing.T) {
 	if artifacts.NodeHash(c, nodes[1]) == h {
 		t.Error("two nodes share a hash")
 	}
+	// A new Kubernetes version is an upgrade, not a new definition; the
+	// legacy hash, which held the version, still tells them apart.
+	legacy := artifacts.LegacyNodeHash(c, nodes[0])
+	newer := *c
+	newer.KubernetesVersion = "v1.21.15"
+	if artifacts.NodeHash(&newer, nodes[0]) != h {
+		t.Error("the Kubernetes version changed the hash")
+	}
+	if artifacts.LegacyNodeHash(&newer, nodes[0]) == legacy || legacy == h {
+		t.Error("the legacy hash does not hold the version")
+	}
 }
 
 // The ingress addresses are never given to a node.

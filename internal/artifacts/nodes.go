@@ -45,6 +45,15 @@ func Hashes(c *spec.Cluster, nodes []plan.Node) map[string]string {
 	return out
 }
 
+// LegacyHashes is each node's LegacyNodeHash.
+func LegacyHashes(c *spec.Cluster, nodes []plan.Node) map[string]string {
+	out := map[string]string{}
+	for _, n := range nodes {
+		out[n.Name] = LegacyNodeHash(c, n)
+	}
+	return out
+}
+
 // KubeadmConfigs is each node's kubeadm configuration: init for the first
 // control plane, join for the others. render writes these bytes and up
 // runs kubeadm with them.

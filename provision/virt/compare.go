@@ -20,6 +20,9 @@ const (
 	Modify    = "change"
 	Unchanged = "unchanged"
 	Remove    = "remove"
+	// Upgrade is a node kprov upgrades in place to the spec's Kubernetes
+	// version (Kind "node"): not a libvirt change, shown with them.
+	Upgrade = "upgrade"
 )
 
 // Change is one planned (or leftover) libvirt object compared with what
@@ -182,12 +185,12 @@ func (p *Provisioner) compareDomain(n plan.Node) (Change, error) {
 	if err != nil {
 		return c, err
 	}
-	if m.SpecHash != hash {
+	if !p.current(n.Name, m.SpecHash, hash) {
 		want := p.Defs.Domains[n.Name]
 		c.Action = Modify
 		c.Details = domainDiff(have, want)
 		if len(c.Details) == 0 {
-			c.Details = []string{"defined from another spec (its image, Kubernetes version or seed)"}
+			c.Details = []string{"defined from another spec (its image or seed)"}
 		}
 		c.Details = append(c.Details, "up reports it as drifted; `up --replace` recreates the node")
 	}
@@ -272,7 +275,7 @@ func (p *Provisioner) leftovers(planned map[string]bool) ([]Change, error) {
 	return out, nil
 }
 
-// Summary counts changes by action.
+// Summary counts changes by action (Upgrade only when there are some).
 func Summary(cs []Change) map[string]int {
 	m := map[string]int{Add: 0, Modify: 0, Remove: 0, Unchanged: 0}
 	for _, c := range cs {

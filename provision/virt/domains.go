@@ -79,7 +79,7 @@ func (p *Provisioner) CheckDrift(ctx context.Context) ([]Drift, error) {
 		if err != nil {
 			return nil, err
 		}
-		if m.SpecHash == want {
+		if p.current(n.Name, m.SpecHash, want) {
 			continue
 		}
 		drifts = append(drifts, Drift{Node: n.Name, Have: m.SpecHash, Want: want})

@@ -25,6 +25,9 @@ type Provisioner struct {
 	// planning Defs when none are given. Drift is judged against the hash
 	// in the planned domain's metadata, so Defs and a drift check agree.
 	Hashes map[string]string
+	// Legacy is each node's hash as an older kprov recorded it
+	// (artifacts.LegacyNodeHash): a domain holding it is current too.
+	Legacy map[string]string
 	// Seeds is each node's NoCloud seed ISO.
 	Seeds map[string][]byte
 	// Image opens the base image and tells its size and sha256.
@@ -82,6 +85,12 @@ func (p *Provisioner) wantHash(node string) (string, error) {
 		return "", fmt.Errorf("node %s: the planned domain has no kprov metadata (%v)", node, err)
 	}
 	return m.SpecHash, nil
+}
+
+// current says whether a domain recording hash have is defined from the
+// spec's node: the planned hash, or the legacy one.
+func (p *Provisioner) current(node, have, want string) bool {
+	return have == want || (p.Legacy != nil && p.Legacy[node] != "" && have == p.Legacy[node])
 }
 
 // EnsureNetwork defines and starts the cluster's network; on an existing

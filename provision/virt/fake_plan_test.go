@@ -193,7 +193,7 @@ func TestFakeStatus(t *testing.T) {
 	}
 	p := fakeProvisioner(t, f, fakeSpec(t, "st", 1))
 	p.Hashes["worker-1"] = "changed"
-	got, err := Status(p.Conn, "st", p.Nodes, p.Hashes)
+	got, err := Status(p.Conn, "st", p.Nodes, p.Hashes, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ type NodeStatus struct {
 
 // Status lists the planned nodes with their live state, plus any domain
 // tagged for the cluster that the spec no longer plans.
-func Status(c *Conn, cluster string, nodes []plan.Node, hashes map[string]string) ([]NodeStatus, error) {
+func Status(c *Conn, cluster string, nodes []plan.Node, hashes, legacy map[string]string) ([]NodeStatus, error) {
 	l := c.l
 	doms, _, err := l.ConnectListAllDomains(1, 0)
 	if err != nil {
@@ -45,7 +45,7 @@ func Status(c *Conn, cluster string, nodes []plan.Node, hashes map[string]string
 			}
 			s.State = stateName(libvirt.DomainState(st))
 			if m, ok, err := domainMeta(l, d); err == nil && ok {
-				s.Drifted = m.SpecHash != hashes[n.Name]
+				s.Drifted = m.SpecHash != hashes[n.Name] && m.SpecHash != legacy[n.Name]
 			}
 		}
 		out = append(out, s)

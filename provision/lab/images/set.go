@@ -45,6 +45,21 @@ var releases = []release{
 		coredns: "v1.11.3", corednsCommit: "a7ed346",
 	},
 	{
+		// The release the lab's upgrade check starts at, upgraded to 1.30.14
+		// (a patch upgrade that also moves etcd and CoreDNS).
+		// v1.30.4 is the newest 1.30 before 1.30.14 whose staging modules
+		// the proxy serves.
+		registry: "registry.k8s.io", kube: "v1.30.4", pause: "3.9", etcdTag: "3.5.12-0",
+		etcdVersion: "v3.5.12",
+		etcd: []etcdBin{
+			{"etcd", "go.etcd.io/etcd/server/v3", "go.etcd.io/etcd/server/v3"},
+			{"etcdctl", "go.etcd.io/etcd/etcdctl/v3", "go.etcd.io/etcd/etcdctl/v3"},
+			{"etcdutl", "go.etcd.io/etcd/etcdutl/v3", "go.etcd.io/etcd/etcdutl/v3"},
+		},
+		// The proxy's Origin.Hash of v1.11.1 is ae2bbc29be1a...
+		coredns: "v1.11.1", corednsCommit: "ae2bbc2",
+	},
+	{
 		// examples/cluster.hcl's release: the last 1.21, still on k8s.gcr.io.
 		registry: "k8s.gcr.io", kube: "v1.21.14", pause: "3.4.1", etcdTag: "3.4.13-0",
 		// etcd 3.4 is one module, go.etcd.io/etcd, whose root is the server's
@@ -85,8 +100,16 @@ type recipe struct {
 // suite's (agnhost).
 func Recipes() []recipe {
 	var out []recipe
+	seen := map[string]bool{}
 	for _, r := range releases {
-		out = append(out, r.recipes()...)
+		for _, rc := range r.recipes() {
+			// Releases share an image (pause) only where they build it
+			// alike (TestReleasesShareAlike): the first one's is kept.
+			if !seen[rc.ref] {
+				seen[rc.ref] = true
+				out = append(out, rc)
+			}
+		}
 	}
 	return append(out,
 		recipe{"docker.io/calico/cni:" + calicoVersion, calicoCNI},

@@ -53,9 +53,12 @@ test: deps oracles lab-mirror-build lab-images
 	$(GO) test -count=1 -timeout 85m ./...
 	$(MAKE) fuzz
 
-# The end-to-end test of the lab's stack (provision/lab/e2e): a whole kprov
-# up on three VMs, checked with real traffic; 30-40 minutes.
+# The end-to-end tests of the lab's stack (provision/lab/e2e): a whole kprov
+# up on three VMs, checked with real traffic, 30-40 minutes; and an upgrade
+# in place from UPGRADE_FROM (its binaries and images built here too).
+UPGRADE_FROM := v1.30.4
 e2e: deps oracles lab-mirror-build lab-manifests lab-images
+	$(SUDO) env PATH="$$PATH" $(MIRROR) build $(UPGRADE_FROM)
 	$(SUDO) env PATH="$$PATH" $(REGISTRY) build provision/lab/e2e/images.json
 	KPROV_E2E=1 $(GO) test -count=1 -timeout 80m -v ./provision/lab/e2e/
 

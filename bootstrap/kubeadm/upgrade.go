@@ -2,6 +2,7 @@ package kubeadm
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/kprov/kprov/provision/spec"
@@ -91,11 +92,21 @@ func PlanUpgrade(from, to string) (Upgrade, error) {
 	return u, nil
 }
 
+// NotReadyChecks are the health checks of `kubeadm upgrade apply` that
+// need Ready nodes and a pod network: a cluster whose control plane is not
+// Ready (its addons never applied) skips them.
+var NotReadyChecks = []string{"ControlPlaneNodesReady", "CreateJob"}
+
 // UpgradeApplyArgs are the arguments of the first control plane's
 // `kubeadm upgrade apply` to c's version: no prompt, the spec's ignored
-// preflight checks and its patches (PatchesDir), as init had them.
-func UpgradeApplyArgs(c *spec.Cluster) []string {
-	return append([]string{"upgrade", "apply", "--yes", c.Kubernetes().String()}, upgradeFlags(c)...)
+// preflight checks and its patches (PatchesDir), as init had them; and
+// NotReadyChecks ignored when notReady.
+func UpgradeApplyArgs(c *spec.Cluster, notReady bool) []string {
+	var extra []string
+	if notReady {
+		extra = NotReadyChecks
+	}
+	return append([]string{"upgrade", "apply", "--yes", c.Kubernetes().String()}, upgradeFlags(c, extra...)...)
 }
 
 // UpgradeNodeArgs are the arguments of `kubeadm upgrade node` on every
@@ -105,12 +116,28 @@ func UpgradeNodeArgs(c *spec.Cluster) []string {
 	return append([]string{"upgrade", "node"}, upgradeFlags(c)...)
 }
 
-func upgradeFlags(c *spec.Cluster) []string {
+func upgradeFlags(c *spec.Cluster, extraIgnores ...string) []string {
 	var out []string
-	if len(c.Kubeadm.IgnorePreflightErrors) > 0 {
-		out = append(out, "--ignore-preflight-errors="+strings.Join(c.Kubeadm.IgnorePreflightErrors, ","))
+	k := c.Kubeadm
+	if k == nil {
+		k = &spec.Kubeadm{}
 	}
-	if len(c.Kubeadm.Patches) > 0 {
+	ignore := append([]string(nil), k.IgnorePreflightErrors...)
+	all := false
+	for _, name := range ignore {
+		all = all || strings.EqualFold(name, "all")
+	}
+	if !all {
+		for _, name := range extraIgnores {
+			if !slices.ContainsFunc(ignore, func(s string) bool { return strings.EqualFold(s, name) }) {
+				ignore = append(ignore, name)
+			}
+		}
+	}
+	if len(ignore) > 0 {
+		out = append(out, "--ignore-preflight-errors="+strings.Join(ignore, ","))
+	}
+	if len(k.Patches) > 0 {
 		out = append(out, "--patches", PatchesDir)
 	}
 	return out

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kprov/kprov/internal/judge"
+	"github.com/kprov/kprov/provision/spec"
 )
 
 func TestPlanUpgrade(t *testing.T) {
@@ -58,6 +59,9 @@ func TestOracleUpgradeArgs(t *testing.T) {
 	for _, f := range fixtures {
 		t.Run(f.name, func(t *testing.T) {
 			c := f.cluster()
+			if c.Kubeadm == nil {
+				c.Kubeadm = &spec.Kubeadm{}
+			}
 			c.Kubeadm.IgnorePreflightErrors = []string{"NumCPU", "Mem"}
 			if c.Kubernetes().Minor() >= 22 {
 				c.Kubeadm.Patches = probePatches
@@ -69,7 +73,7 @@ func TestOracleUpgradeArgs(t *testing.T) {
 				out, err := exec.CommandContext(ctx, bin, append(args, "--help")...).CombinedOutput()
 				return string(out), err
 			}
-			for _, args := range [][]string{UpgradeApplyArgs(c), UpgradeNodeArgs(c)} {
+			for _, args := range [][]string{UpgradeApplyArgs(c, false), UpgradeApplyArgs(c, true), UpgradeNodeArgs(c)} {
 				out, err := run(args...)
 				if err != nil || !strings.Contains(out, "Usage:") {
 					t.Errorf("kubeadm %s: %v\n%s", strings.Join(args, " "), err, out)
@@ -79,5 +83,28 @@ func TestOracleUpgradeArgs(t *testing.T) {
 				t.Errorf("kubeadm took an unknown flag:\n%s", out)
 			}
 		})
+	}
+}
+
+func TestUpgradeArgs(t *testing.T) {
+	c := &spec.Cluster{KubernetesVersion: "1.30.14", Kubeadm: &spec.Kubeadm{}}
+	c.Kubeadm.IgnorePreflightErrors = []string{"HTTPProxyCIDR", "createjob"}
+	c.Kubeadm.Patches = map[string]string{"etcd.yaml": "x"}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{UpgradeApplyArgs(c, false), "upgrade apply --yes v1.30.14 --ignore-preflight-errors=HTTPProxyCIDR,createjob --patches " + PatchesDir},
+		{UpgradeApplyArgs(c, true), "upgrade apply --yes v1.30.14 --ignore-preflight-errors=HTTPProxyCIDR,createjob,ControlPlaneNodesReady --patches " + PatchesDir},
+		{UpgradeNodeArgs(c), "upgrade node --ignore-preflight-errors=HTTPProxyCIDR,createjob --patches " + PatchesDir},
+	} {
+		if got := strings.Join(tc.args, " "); got != tc.want {
+			t.Errorf("got  %s\nwant %s", got, tc.want)
+		}
+	}
+	c.Kubeadm.IgnorePreflightErrors = []string{"all"}
+	c.Kubeadm.Patches = nil
+	if got := strings.Join(UpgradeApplyArgs(c, true), " "); got != "upgrade apply --yes v1.30.14 --ignore-preflight-errors=all" {
+		t.Errorf("with all: %s", got)
 	}
 }

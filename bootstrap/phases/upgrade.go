@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/kprov/kprov/bootstrap/addonsrun"
@@ -13,6 +14,7 @@ import (
 	"github.com/kprov/kprov/bootstrap/kubeadm"
 	"github.com/kprov/kprov/bootstrap/kubeadmrun"
 	"github.com/kprov/kprov/bootstrap/remote"
+	"github.com/kprov/kprov/internal/retry"
 	"github.com/kprov/kprov/provision/plan"
 	"github.com/kprov/kprov/provision/spec"
 	"github.com/kprov/kprov/provision/state"
@@ -62,9 +64,15 @@ func (b *Bootstrapper) upgrade(ctx context.Context) error {
 	}
 	for _, pn := range order {
 		n := b.nodes[pn.Name]
-		info, joined, err := client.Node(ctx, pn.Name)
-		if err != nil {
+		var info addonsrun.NodeInfo
+		var joined bool
+		// The API server may still be settling after the node before.
+		err := retry.Do(ctx, retry.Every(5*time.Second), 24, func(ctx context.Context) error {
+			info, joined, err = client.Node(ctx, pn.Name)
 			return err
+		})
+		if err != nil {
+			return retry.Last(err)
 		}
 		if !joined {
 			continue
@@ -158,7 +166,11 @@ func (b *Bootstrapper) upgradeNode(ctx context.Context, client *addonsrun.Client
 		}
 		args := kubeadm.UpgradeNodeArgs(c)
 		if first {
-			args = kubeadm.UpgradeApplyArgs(c)
+			args = kubeadm.UpgradeApplyArgs(c, !info.Ready)
+			if !info.Ready {
+				b.logf("warning: %s is not Ready (no pod network yet?): kubeadm upgrade apply skips its %s health checks",
+					n.Name(), strings.Join(kubeadm.NotReadyChecks, " and "))
+			}
 			etcdTag, dnsTag, err := images.Tags(c)
 			if err != nil {
 				return err

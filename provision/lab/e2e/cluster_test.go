@@ -113,7 +113,11 @@ type lab struct {
 // minutes of software emulation and is not yet part of make test.
 const E2EEnv = "KPROV_E2E"
 
-func newLab(t *testing.T) *lab {
+func newLab(t *testing.T) *lab { return newLabOf(t, body) }
+
+// newLabOf is newLab with another spec body (the cluster block's inside,
+// after the hypervisor, image and network blocks).
+func newLabOf(t *testing.T, body string) *lab {
 	if os.Getenv(E2EEnv) == "" {
 		t.Skipf("the end-to-end test runs with %s=1 (make e2e): 30-40 minutes under emulation", E2EEnv)
 	}

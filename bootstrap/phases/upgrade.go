@@ -68,8 +68,9 @@ func (b *Bootstrapper) upgrade(ctx context.Context) error {
 		var joined bool
 		// The API server may still be settling after the node before.
 		err := retry.Do(ctx, retry.Every(5*time.Second), 24, func(ctx context.Context) error {
-			info, joined, err = client.Node(ctx, pn.Name)
-			return err
+			var e error
+			info, joined, e = client.Node(ctx, pn.Name)
+			return e
 		})
 		if err != nil {
 			return retry.Last(err)

@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/version"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/kubectl/pkg/drain"
 	"sigs.k8s.io/yaml"
@@ -188,50 +189,64 @@ func (c *Client) Nodes(ctx context.Context) (map[string]NodeInfo, error) {
 // and dnsTag, the etcd and CoreDNS tags of the version an upgrade goes to:
 // kprov pins both at init, and `kubeadm upgrade apply` keeps a pinned tag
 // rather than moving to its own release's. Every other field is kept.
-// It reports whether it changed the ConfigMap.
-func (c *Client) SetImageTags(ctx context.Context, etcdTag, dnsTag string) (bool, error) {
+// etcd is never moved to an older tag (kubeadm would refuse): kept is the
+// newer tag it keeps, if so. It reports whether it changed the ConfigMap.
+func (c *Client) SetImageTags(ctx context.Context, etcdTag, dnsTag string) (changed bool, kept string, err error) {
 	cs, err := kubernetes.NewForConfig(c.Config)
 	if err != nil {
-		return false, err
+		return false, "", err
 	}
 	cm, err := cs.CoreV1().ConfigMaps("kube-system").Get(ctx, "kubeadm-config", metav1.GetOptions{})
 	if err != nil {
-		return false, fmt.Errorf("read kube-system/kubeadm-config: %w", err)
+		return false, "", fmt.Errorf("read kube-system/kubeadm-config: %w", err)
 	}
 	var cfg map[string]any
 	if err := yaml.Unmarshal([]byte(cm.Data["ClusterConfiguration"]), &cfg); err != nil || cfg == nil {
-		return false, fmt.Errorf("kube-system/kubeadm-config: ClusterConfiguration does not parse (%v)", err)
+		return false, "", fmt.Errorf("kube-system/kubeadm-config: ClusterConfiguration does not parse (%v)", err)
 	}
-	changed := false
-	set := func(tag string, path ...string) {
+	set := func(tag string, path ...string) string {
 		m := cfg
 		for _, k := range path {
 			next, ok := m[k].(map[string]any)
 			if !ok {
 				if k == "local" {
-					return // external etcd: not kubeadm's to upgrade
+					return "" // external etcd: not kubeadm's to upgrade
 				}
 				next = map[string]any{}
 				m[k] = next
 			}
 			m = next
 		}
+		if have, _ := m["imageTag"].(string); path[0] == "etcd" && newer(have, tag) {
+			return have
+		}
 		if m["imageTag"] != tag {
 			m["imageTag"], changed = tag, true
 		}
+		return ""
 	}
-	set(etcdTag, "etcd", "local")
+	kept = set(etcdTag, "etcd", "local")
 	set(dnsTag, "dns")
 	if !changed {
-		return false, nil
+		return false, kept, nil
 	}
 	data, err := yaml.Marshal(cfg)
 	if err != nil {
-		return false, err
+		return false, "", err
 	}
 	cm.Data["ClusterConfiguration"] = string(data)
 	if _, err := cs.CoreV1().ConfigMaps("kube-system").Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
-		return false, fmt.Errorf("update kube-system/kubeadm-config: %w", err)
+		return false, "", fmt.Errorf("update kube-system/kubeadm-config: %w", err)
 	}
-	return true, nil
+	return true, kept, nil
+}
+
+// newer says whether image tag a is a newer version than b.
+func newer(a, b string) bool {
+	va, err := version.ParseSemantic(a)
+	if err != nil {
+		return false
+	}
+	vb, err := version.ParseSemantic(b)
+	return err == nil && va.GreaterThan(vb)
 }

@@ -52,9 +52,13 @@ func TestUpgradeSteps(t *testing.T) {
 	// The etcd and CoreDNS tags kprov pinned at init move with the
 	// upgrade; the rest of the configuration stays.
 	for i, want := range []bool{true, false} {
-		if did, err := c.SetImageTags(ctx, "3.5.15-0", "v1.11.3"); err != nil || did != want {
-			t.Errorf("set image tags, run %d: %v %v, want changed %v", i+1, did, err, want)
+		if did, kept, err := c.SetImageTags(ctx, "3.5.15-0", "v1.11.3"); err != nil || did != want || kept != "" {
+			t.Errorf("set image tags, run %d: %v %q %v, want changed %v", i+1, did, kept, err, want)
 		}
+	}
+	// etcd is never moved back.
+	if did, kept, err := c.SetImageTags(ctx, "3.5.12-0", "v1.11.3"); err != nil || did || kept != "3.5.15-0" {
+		t.Errorf("an older etcd tag: %v %q %v, want 3.5.15-0 kept", did, kept, err)
 	}
 	cm, err := cs.CoreV1().ConfigMaps("kube-system").Get(ctx, "kubeadm-config", metav1.GetOptions{})
 	if err != nil {

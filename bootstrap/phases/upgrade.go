@@ -176,10 +176,16 @@ func (b *Bootstrapper) upgradeNode(ctx context.Context, client *addonsrun.Client
 			if err != nil {
 				return err
 			}
-			if did, err := client.SetImageTags(ctx, etcdTag, dnsTag); err != nil {
+			did, kept, err := client.SetImageTags(ctx, etcdTag, dnsTag)
+			if err != nil {
 				return err
-			} else if did {
-				b.changed(1, "kubeadm-config: etcd %s and CoreDNS %s, the tags of %s", etcdTag, dnsTag, u.To)
+			}
+			if kept != "" {
+				b.logf("etcd stays at %s: kprov's tag for %s, %s, is older, and kubeadm does not downgrade etcd", kept, u.To, etcdTag)
+				etcdTag = kept
+			}
+			if did {
+				b.changed(1, "kubeadm-config: etcd %s and CoreDNS %s for %s", etcdTag, dnsTag, u.To)
 			}
 		}
 		start := time.Now()

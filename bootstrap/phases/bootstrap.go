@@ -136,6 +136,9 @@ func (b *Bootstrapper) Phases() []phase.Phase {
 
 func (b *Bootstrapper) prepare(ctx context.Context) error {
 	c := b.o.Cluster
+	if err := b.checkUpgrade(); err != nil {
+		return err
+	}
 	// kubeadm's images only: the addons' manifests are read by the images
 	// phase, which completes containerd's mirrors for their hosts.
 	imgs, err := images.Kubeadm(c)

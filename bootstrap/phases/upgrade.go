@@ -135,6 +135,19 @@ func (b *Bootstrapper) current(ctx context.Context) bool {
 	return true
 }
 
+// checkUpgrade refuses, before any node is touched, a kubernetes_version
+// the cluster cannot be upgraded to from the version up last recorded
+// (the state folder's versions.json); kubeadm/upgrade checks the live
+// cluster again.
+func (b *Bootstrapper) checkUpgrade() error {
+	v, err := state.ReadVersions(b.o.StateDir)
+	if err != nil || v.Cluster == "" {
+		return err
+	}
+	_, err = kubeadm.PlanUpgrade(v.Cluster, b.o.Cluster.Kubernetes().String())
+	return err
+}
+
 // upgradeOrder is the planned nodes, the first control plane first, then
 // the other control planes, then the workers.
 func (b *Bootstrapper) upgradeOrder() []plan.Node {

@@ -12,65 +12,107 @@ import (
 	"github.com/kprov/kprov/internal/labtest"
 )
 
-// upgradeFrom and upgradeTo are the lab's upgrade: a patch upgrade
-// (Makefile's UPGRADE_FROM builds the older release's binaries and images).
-const (
-	upgradeFrom = "1.30.4"
-	upgradeTo   = "1.30.14"
-)
+// upgrades are the lab's upgrade steps: a cluster made at the first
+// version, upgraded to each next one (Makefile's UPGRADE_FROM builds the
+// older releases' binaries and images): a minor upgrade, then a patch
+// upgrade to examples/lab.hcl's release.
+var upgrades = []struct{ version, kind string }{
+	{"1.29.15", ""},
+	{"1.30.4", "minor"},
+	{"1.30.14", "patch"},
+}
 
-// An upgrade in place on the lab: a cluster made at 1.30.4 (one control
+// Upgrades in place on the lab: a cluster made at 1.29.15 (one control
 // plane, one worker; no addons, as Calico does not come up under this
-// host's emulation) holding a ConfigMap; kubernetes_version raised to
-// 1.30.14: plan shows both nodes as to upgrade (not drifted or replaced);
-// up upgrades them while a prober counts failed API requests; then every
-// kubelet, the control plane's static pods and kube-proxy are 1.30.14, no
-// node is left cordoned or marked, the ConfigMap is there, the VMs are the
-// same, and a second up changes nothing.
+// host's emulation) holding a ConfigMap; kubernetes_version raised one
+// step at a time: plan shows both nodes as to upgrade (not drifted); up
+// upgrades them while a prober counts failed API requests; then every
+// kubelet, the control plane's static pods and kube-proxy are at the new
+// version, no node is left cordoned or marked, the ConfigMap is there, the
+// VMs are the same, and a second up changes nothing. A jump of two minor
+// versions is refused before anything is done.
 func TestLabUpgrade(t *testing.T) {
-	from := strings.Replace(body, `kubernetes_version = "`+upgradeTo+`"`, `kubernetes_version = "`+upgradeFrom+`"`, 1)
+	last := upgrades[len(upgrades)-1].version
+	from := strings.Replace(body, `kubernetes_version = "`+last+`"`, `kubernetes_version = "`+upgrades[0].version+`"`, 1)
 	from = strings.Replace(from, "count  = 2", "count  = 1", 1)
 	if from == body {
-		t.Fatal("the spec body does not name " + upgradeTo)
+		t.Fatal("the spec body does not name " + last)
 	}
 	l := newLabOf(t, from)
 	start := time.Now()
 	_, msg := l.kprov("up", "--skip", "addons", l.spec)
-	t.Logf("up at %s: %s\n%s", upgradeFrom, time.Since(start).Round(time.Second), msg)
+	t.Logf("up at %s: %s\n%s", upgrades[0].version, time.Since(start).Round(time.Second), msg)
 	kc, _ := l.kprov("kubeconfig", l.spec)
 	l.kubeconfig = filepath.Join(t.TempDir(), "kubeconfig")
 	if err := os.WriteFile(l.kubeconfig, []byte(kc), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	l.mustKubectl("", "create", "configmap", "e2e-before-upgrade", "--from-literal=made=before")
-	versions := func() string {
-		return l.mustKubectl("", "get", "nodes", "-o", "jsonpath={range .items[*]}{.metadata.name}={.status.nodeInfo.kubeletVersion} {end}")
-	}
-	if got := versions(); strings.Count(got, "=v"+upgradeFrom) != 2 {
-		t.Fatalf("nodes before the upgrade: %s", got)
-	}
 	uuids := l.domainUUIDs()
 
-	spec, err := os.ReadFile(l.spec)
-	if err != nil {
-		t.Fatal(err)
+	// Two minor versions at once: refused, naming the step between.
+	l.setVersion(upgrades[0].version, "1.31.0")
+	if _, stderr, err := l.kprovErr("up", "--skip", "addons", l.spec); err == nil || !strings.Contains(stderr, `kubernetes_version = "1.30.x"`) {
+		t.Errorf("a jump of two minors: %v\n%s", err, stderr)
 	}
-	to := strings.Replace(string(spec), `kubernetes_version = "`+upgradeFrom+`"`, `kubernetes_version = "`+upgradeTo+`"`, 1)
-	if err := os.WriteFile(l.spec, []byte(to), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	plan, _ := l.kprov("plan", l.spec)
-	for _, want := range []string{"^ upgrade kubelet v" + upgradeFrom + " -> v" + upgradeTo + " (patch): kubeadm upgrade apply",
-		"^ upgrade kubelet v" + upgradeFrom + " -> v" + upgradeTo + " (patch): kubeadm upgrade node", "2 to upgrade"} {
-		if !strings.Contains(plan, want) {
-			t.Errorf("plan does not say %q:\n%s", want, plan)
+	l.setVersion("1.31.0", upgrades[0].version)
+
+	for i, step := range upgrades[1:] {
+		prev := upgrades[i].version
+		if got := l.versions(); strings.Count(got, "=v"+prev) != 2 {
+			t.Fatalf("nodes before the upgrade to %s: %s", step.version, got)
+		}
+		l.setVersion(prev, step.version)
+		plan, _ := l.kprov("plan", l.spec)
+		head := "^ upgrade kubelet v" + prev + " -> v" + step.version + " (" + step.kind + "): kubeadm upgrade "
+		for _, want := range []string{head + "apply", head + "node", "2 to upgrade"} {
+			if !strings.Contains(plan, want) {
+				t.Errorf("plan does not say %q:\n%s", want, plan)
+			}
+		}
+		if strings.Contains(plan, "drifted") {
+			t.Errorf("plan calls a node drifted:\n%s", plan)
+		}
+		l.upgrade(prev, step.version)
+		if after := l.domainUUIDs(); after != uuids {
+			t.Errorf("the VMs were replaced: %s, then %s", uuids, after)
 		}
 	}
-	if strings.Contains(plan, "drifted") {
-		t.Errorf("plan calls a node drifted:\n%s", plan)
+	if out := l.mustKubectl("", "get", "configmap", "e2e-before-upgrade", "-o", "jsonpath={.data.made}"); out != "before" {
+		t.Errorf("the ConfigMap after the upgrades: %q", out)
 	}
+	_, msg = l.kprov("up", "--skip", "addons", l.spec)
+	if !strings.Contains(msg, " 0 changes made") {
+		t.Errorf("a second up changed something:\n%s", msg)
+	}
+}
 
-	// The prober: one API request every 2 s while up runs.
+// setVersion rewrites the spec's kubernetes_version.
+func (l *lab) setVersion(from, to string) {
+	l.t.Helper()
+	spec, err := os.ReadFile(l.spec)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	next := strings.Replace(string(spec), `kubernetes_version = "`+from+`"`, `kubernetes_version = "`+to+`"`, 1)
+	if next == string(spec) {
+		l.t.Fatalf("the spec does not name %s", from)
+	}
+	if err := os.WriteFile(l.spec, []byte(next), 0o644); err != nil {
+		l.t.Fatal(err)
+	}
+}
+
+// versions are the nodes' kubelet versions, as NAME=VERSION.
+func (l *lab) versions() string {
+	return l.mustKubectl("", "get", "nodes", "-o", "jsonpath={range .items[*]}{.metadata.name}={.status.nodeInfo.kubeletVersion} {end}")
+}
+
+// upgrade runs up to the spec's new version while a prober sends one API
+// request every 2 s, then checks the cluster is all at version to.
+func (l *lab) upgrade(from, to string) {
+	t := l.t
+	t.Helper()
 	var sent, failed atomic.Int64
 	var firstFail, lastFail atomic.Int64
 	stop := make(chan struct{})
@@ -93,41 +135,33 @@ func TestLabUpgrade(t *testing.T) {
 			}
 		}
 	}()
-	start = time.Now()
-	_, msg = l.kprov("up", "--skip", "addons", l.spec)
+	start := time.Now()
+	_, msg, err := l.kprovErr("up", "--skip", "addons", l.spec)
 	close(stop)
 	wg.Wait()
-	t.Logf("upgrade %s -> %s: %s; API requests failed %d of %d (first to last failure %ds)\n%s", upgradeFrom, upgradeTo,
+	t.Logf("upgrade %s -> %s: %s; API requests failed %d of %d (first to last failure %ds)\n%s", from, to,
 		time.Since(start).Round(time.Second), failed.Load(), sent.Load(), lastFail.Load()-firstFail.Load(), msg)
-	for _, want := range []string{"kubeadm upgrade apply: control plane v" + upgradeFrom + " -> v" + upgradeTo,
+	if err != nil {
+		t.Fatalf("up to %s: %v", to, err)
+	}
+	for _, want := range []string{"kubeadm upgrade apply: control plane v" + from + " -> v" + to,
 		"cp-1: uncordoned", "worker-1: kubeadm upgrade node", "worker-1: uncordoned"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("up did not say %q", want)
 		}
 	}
-
-	if got := versions(); strings.Count(got, "=v"+upgradeTo) != 2 {
+	if got := l.versions(); strings.Count(got, "=v"+to) != 2 {
 		t.Errorf("nodes after the upgrade: %s", got)
 	}
 	images := l.mustKubectl("", "get", "pods", "-n", "kube-system", "-o", "jsonpath={range .items[*]}{.spec.containers[0].image} {end}")
 	for _, c := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy"} {
-		if !strings.Contains(images, c+":v"+upgradeTo) || strings.Contains(images, c+":v"+upgradeFrom) {
-			t.Errorf("%s is not (only) at v%s: %s", c, upgradeTo, images)
+		if !strings.Contains(images, c+":v"+to) || strings.Contains(images, c+":v"+from) {
+			t.Errorf("%s is not (only) at v%s: %s", c, to, images)
 		}
 	}
 	cordoned := l.mustKubectl("", "get", "nodes", "-o", "jsonpath={range .items[*]}{.metadata.name}:{.spec.unschedulable}:{.metadata.annotations.kprov\\.dev/upgrading-to} {end}")
 	if strings.Contains(cordoned, "true") || strings.Contains(cordoned, "v1.") {
 		t.Errorf("a node is left cordoned or marked: %s", cordoned)
-	}
-	if out := l.mustKubectl("", "get", "configmap", "e2e-before-upgrade", "-o", "jsonpath={.data.made}"); out != "before" {
-		t.Errorf("the ConfigMap after the upgrade: %q", out)
-	}
-	if after := l.domainUUIDs(); after != uuids {
-		t.Errorf("the VMs were replaced: %s, then %s", uuids, after)
-	}
-	_, msg = l.kprov("up", "--skip", "addons", l.spec)
-	if !strings.Contains(msg, " 0 changes made") {
-		t.Errorf("a second up changed something:\n%s", msg)
 	}
 }
 

@@ -5,7 +5,7 @@ BIN := bin/kprov
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 LDFLAGS := -X github.com/kprov/kprov/cmd/cli.Version=$(VERSION)
 # kubeadm releases that judge kprov's rendered configurations.
-ORACLES := v1.21.14 v1.30.4 v1.30.14 v1.37.2
+ORACLES := v1.21.14 v1.29.15 v1.30.4 v1.30.14 v1.37.2
 # kube-apiserver releases (with etcd) of the API server judge.
 APISERVERS := v1.21.14 v1.37.2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -56,9 +56,9 @@ test: deps oracles lab-mirror-build lab-images
 # The end-to-end tests of the lab's stack (provision/lab/e2e): a whole kprov
 # up on three VMs, checked with real traffic, 30-40 minutes; and an upgrade
 # in place from UPGRADE_FROM (its binaries and images built here too).
-UPGRADE_FROM := v1.30.4
+UPGRADE_FROM := v1.29.15 v1.30.4
 e2e: deps oracles lab-mirror-build lab-manifests lab-images
-	$(SUDO) env PATH="$$PATH" $(MIRROR) build $(UPGRADE_FROM)
+	for v in $(UPGRADE_FROM); do $(SUDO) env PATH="$$PATH" $(MIRROR) build $$v || exit 1; done
 	$(SUDO) env PATH="$$PATH" $(REGISTRY) build provision/lab/e2e/images.json
 	KPROV_E2E=1 $(GO) test -count=1 -timeout 80m -v ./provision/lab/e2e/
 

@@ -45,8 +45,9 @@ var releases = []release{
 		coredns: "v1.11.3", corednsCommit: "a7ed346",
 	},
 	{
-		// The release the lab's upgrade check starts at, upgraded to 1.30.14
-		// (a patch upgrade that also moves etcd and CoreDNS).
+		// The lab's upgrade check goes through it to 1.30.14 (a patch
+		// upgrade; kprov pins 1.30's etcd and CoreDNS tags, so only the
+		// kube-* images change).
 		// v1.30.4 is the newest 1.30 before 1.30.14 whose staging modules
 		// the proxy serves.
 		registry: "registry.k8s.io", kube: "v1.30.4", pause: "3.9", etcdTag: "3.5.12-0",
@@ -57,6 +58,18 @@ var releases = []release{
 			{"etcdutl", "go.etcd.io/etcd/etcdutl/v3", "go.etcd.io/etcd/etcdutl/v3"},
 		},
 		// The proxy's Origin.Hash of v1.11.1 is ae2bbc29be1a...
+		coredns: "v1.11.1", corednsCommit: "ae2bbc2",
+	},
+	{
+		// Where the lab's upgrade check starts: the last 1.29, upgraded to
+		// 1.30.4 (a minor upgrade).
+		registry: "registry.k8s.io", kube: "v1.29.15", pause: "3.9", etcdTag: "3.5.16-0",
+		etcdVersion: "v3.5.16",
+		etcd: []etcdBin{
+			{"etcd", "go.etcd.io/etcd/server/v3", "go.etcd.io/etcd/server/v3"},
+			{"etcdctl", "go.etcd.io/etcd/etcdctl/v3", "go.etcd.io/etcd/etcdctl/v3"},
+			{"etcdutl", "go.etcd.io/etcd/etcdutl/v3", "go.etcd.io/etcd/etcdutl/v3"},
+		},
 		coredns: "v1.11.1", corednsCommit: "ae2bbc2",
 	},
 	{

@@ -40,7 +40,9 @@ func newUp(env Env) *cobra.Command {
 			"is reported, and recreated only with --replace. A node the spec no longer plans (a\n" +
 			"lower count, a removed pool) is drained, deleted from the cluster (a control plane's\n" +
 			"etcd member removed, never below a healthy majority), then its VM, disk and DHCP\n" +
-			"host removed, unless --keep-nodes. --only/--skip pick phases; libvirt\n" +
+			"host removed, unless --keep-nodes. A higher kubernetes_version upgrades the running\n" +
+			"cluster in place (kubeadm/upgrade: upgrade apply, then each node drained, its kubelet\n" +
+			"and kubectl replaced and uncordoned), one minor version at a time. --only/--skip pick phases; libvirt\n" +
 			"is only contacted when a provision phase runs.",
 		Args: exactArgs(1, "one spec file"),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -42,7 +42,8 @@ func TestLabUpgrade(t *testing.T) {
     mirror         = "http://`+gateway+`:8080"
     crictl_version = "v1.30.0"
   }`, 1)
-	if !strings.Contains(from, `crictl_version = "v1.30.0"`) || !strings.Contains(from, "count  = 1") {
+	if !strings.Contains(from, `crictl_version = "v1.30.0"`) || !strings.Contains(from, "count  = 1") ||
+		!strings.Contains(from, `kubernetes_version = "`+upgrades[0].version+`"`) {
 		t.Fatal("the spec body is not the one this test rewrites")
 	}
 	l := newLabOf(t, from)

@@ -161,12 +161,19 @@ func (l *lab) upgrade(from, to string) {
 	if got := l.versions(); strings.Count(got, "=v"+to) != 2 {
 		t.Errorf("nodes after the upgrade: %s", got)
 	}
-	images := l.mustKubectl("", "get", "pods", "-n", "kube-system", "-o", "jsonpath={range .items[*]}{.spec.containers[0].image} {end}")
-	for _, c := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy"} {
-		if !strings.Contains(images, c+":v"+to) || strings.Contains(images, c+":v"+from) {
-			t.Errorf("%s is not (only) at v%s: %s", c, to, images)
+	// kube-proxy's DaemonSet rolls its pods after up returns.
+	eventually(t, "kube-system's pods at v"+to, 10*time.Minute, func() (bool, string) {
+		images, err := l.kubectl("", "get", "pods", "-n", "kube-system", "-o", "jsonpath={range .items[*]}{.spec.containers[0].image} {end}")
+		if err != nil {
+			return false, err.Error()
 		}
-	}
+		for _, c := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy"} {
+			if !strings.Contains(images, c+":v"+to) || strings.Contains(images, c+":v"+from) {
+				return false, c + " is not (only) at v" + to + ": " + images
+			}
+		}
+		return true, ""
+	})
 	cordoned := l.mustKubectl("", "get", "nodes", "-o", "jsonpath={range .items[*]}{.metadata.name}:{.spec.unschedulable}:{.metadata.annotations.kprov\\.dev/upgrading-to} {end}")
 	if strings.Contains(cordoned, "true") || strings.Contains(cordoned, "v1.") {
 		t.Errorf("a node is left cordoned or marked: %s", cordoned)

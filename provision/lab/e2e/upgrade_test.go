@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"bufio"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,10 +17,12 @@ import (
 // version, upgraded to each next one (Makefile's UPGRADE_FROM builds the
 // older releases' binaries and images): a minor upgrade, then a patch
 // upgrade to examples/lab.hcl's release.
-var upgrades = []struct{ version, kind string }{
-	{"1.29.15", ""},
-	{"1.30.4", "minor"},
-	{"1.30.14", "patch"},
+// The patch upgrade is interrupted (SIGINT) once worker-1 is drained,
+// then finished by the next up.
+var upgrades = []struct{ version, kind, interruptAt string }{
+	{"1.29.15", "", ""},
+	{"1.30.4", "minor", ""},
+	{"1.30.14", "patch", "worker-1: drained"},
 }
 
 // Upgrades in place on the lab: a cluster made at 1.29.15 (one control
@@ -81,7 +84,7 @@ func TestLabUpgrade(t *testing.T) {
 		if strings.Contains(plan, "drifted") {
 			t.Errorf("plan calls a node drifted:\n%s", plan)
 		}
-		l.upgrade(prev, step.version)
+		l.upgrade(prev, step.version, step.interruptAt)
 		if after := l.domainUUIDs(); after != uuids {
 			t.Errorf("the VMs were replaced: %s, then %s", uuids, after)
 		}
@@ -117,8 +120,10 @@ func (l *lab) versions() string {
 }
 
 // upgrade runs up to the spec's new version while a prober sends one API
-// request every 2 s, then checks the cluster is all at version to.
-func (l *lab) upgrade(from, to string) {
+// request every 2 s, then checks the cluster is all at version to. With
+// interruptAt, the first up gets SIGINT when it logs that, and a second up
+// finishes the upgrade.
+func (l *lab) upgrade(from, to, interruptAt string) {
 	t := l.t
 	t.Helper()
 	var sent, failed atomic.Int64
@@ -144,7 +149,15 @@ func (l *lab) upgrade(from, to string) {
 		}
 	}()
 	start := time.Now()
-	_, msg, err := l.kprovErr("up", "--skip", "addons", l.spec)
+	var msg string
+	if interruptAt != "" {
+		cut := l.interruptedUp(interruptAt)
+		t.Logf("up cut at %q after %s:\n%s", interruptAt, time.Since(start).Round(time.Second), cut)
+		// What the interrupted run said is kept for the checks below.
+		msg = cut
+	}
+	_, rest, err := l.kprovErr("up", "--skip", "addons", l.spec)
+	msg += rest
 	close(stop)
 	wg.Wait()
 	t.Logf("upgrade %s -> %s: %s; API requests failed %d of %d (first to last failure %ds)\n%s", from, to,
@@ -186,4 +199,36 @@ func (l *lab) domainUUIDs() string {
 	l.t.Helper()
 	out := labtest.Virsh(l.t, "list", "--all", "--uuid")
 	return strings.Join(strings.Fields(out), " ")
+}
+
+// interruptedUp runs up, sends it SIGINT when a line of its log holds
+// line, and returns what it logged; it fails the test if up ends first.
+func (l *lab) interruptedUp(line string) string {
+	t := l.t
+	t.Helper()
+	cmd := l.cmd("up", "--skip", "addons", l.spec)
+	pipe, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var log strings.Builder
+	sc := bufio.NewScanner(pipe)
+	sent := false
+	for sc.Scan() {
+		log.WriteString(sc.Text() + "\n")
+		if !sent && strings.Contains(sc.Text(), line) {
+			sent = cmd.Process.Signal(os.Interrupt) == nil
+		}
+	}
+	err = cmd.Wait()
+	if !sent || err == nil {
+		t.Fatalf("up was not interrupted at %q (sent %v, exit %v):\n%s", line, sent, err, log.String())
+	}
+	if !strings.Contains(log.String(), "interrupted") {
+		t.Errorf("the interrupted up does not say so:\n%s", log.String())
+	}
+	return log.String()
 }

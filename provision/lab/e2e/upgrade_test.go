@@ -2,7 +2,9 @@ package e2e_test
 
 import (
 	"bufio"
+	"fmt"
 	"os"
+	"strconv"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -15,17 +17,15 @@ import (
 
 // upgrades are the lab's upgrade steps: a cluster made at the first
 // version, upgraded to each next one (Makefile's UPGRADE_FROM builds the
-// older releases' binaries and images): a minor upgrade, then a patch
-// upgrade to examples/lab.hcl's release.
-// The patch upgrade is interrupted (SIGINT) once worker-1 is drained,
-// then finished by the next up.
+// older releases' binaries and images): a patch upgrade to
+// examples/lab.hcl's release, interrupted (SIGINT) once worker-1 is
+// drained, then finished by the next up.
 var upgrades = []struct{ version, kind, interruptAt string }{
-	{"1.29.15", "", ""},
-	{"1.30.4", "minor", ""},
+	{"1.30.4", "", ""},
 	{"1.30.14", "patch", "worker-1: drained"},
 }
 
-// Upgrades in place on the lab: a cluster made at 1.29.15 (one control
+// Upgrades in place on the lab: a cluster made at 1.30.4 (one control
 // plane, one worker; no addons, as Calico does not come up under this
 // host's emulation) holding a ConfigMap; kubernetes_version raised one
 // step at a time: plan shows both nodes as to upgrade (not drifted); up
@@ -38,8 +38,8 @@ func TestLabUpgrade(t *testing.T) {
 	last := upgrades[len(upgrades)-1].version
 	from := strings.Replace(body, `kubernetes_version = "`+last+`"`, `kubernetes_version = "`+upgrades[0].version+`"`, 1)
 	from = strings.Replace(from, "count  = 2", "count  = 1", 1)
-	// The proxy serves no cri-tools v1.29.0 (1.29's default); Makefile's
-	// UPGRADE_CRICTL builds this one.
+	// One crictl for every step (the proxy serves no cri-tools v1.29.0);
+	// Makefile's UPGRADE_CRICTL builds it.
 	from = strings.Replace(from, `artifacts { mirror = "http://`+gateway+`:8080" }`,
 		`artifacts {
     mirror         = "http://`+gateway+`:8080"
@@ -61,12 +61,15 @@ func TestLabUpgrade(t *testing.T) {
 	l.mustKubectl("", "create", "configmap", "e2e-before-upgrade", "--from-literal=made=before")
 	uuids := l.domainUUIDs()
 
-	// Two minor versions at once: refused, naming the step between.
-	l.setVersion(upgrades[0].version, "1.31.0")
-	if _, stderr, err := l.kprovErr("up", "--skip", "addons", l.spec); err == nil || !strings.Contains(stderr, `kubernetes_version = "1.30.x"`) {
+	// Two minor versions at once: refused before any node is touched,
+	// naming the step between.
+	minor, _ := strconv.Atoi(strings.Split(upgrades[0].version, ".")[1])
+	jump := fmt.Sprintf("1.%d.0", minor+2)
+	l.setVersion(upgrades[0].version, jump)
+	if _, stderr, err := l.kprovErr("up", "--skip", "addons", l.spec); err == nil || !strings.Contains(stderr, fmt.Sprintf(`kubernetes_version = "1.%d.x"`, minor+1)) {
 		t.Errorf("a jump of two minors: %v\n%s", err, stderr)
 	}
-	l.setVersion("1.31.0", upgrades[0].version)
+	l.setVersion(jump, upgrades[0].version)
 
 	for i, step := range upgrades[1:] {
 		prev := upgrades[i].version

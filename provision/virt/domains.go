@@ -130,7 +130,12 @@ func (p *Provisioner) EnsureDomains(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := p.mutate(func() error { _, err := l.DomainDefineXMLFlags(x, libvirt.DomainDefineValidate); return err }); err != nil {
+		// One validated define at a time: libvirtd 9.0 fails two at once
+		// now and then ("Unable to parse RNG ... domain.rng").
+		p.defining.Lock()
+		err = p.mutate(func() error { _, err := l.DomainDefineXMLFlags(x, libvirt.DomainDefineValidate); return err })
+		p.defining.Unlock()
+		if err != nil {
 			return wrap("define domain "+n.Domain, err)
 		}
 		p.logf("%s: domain %s defined", n.Name, n.Domain)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/digitalocean/go-libvirt"
@@ -48,6 +49,8 @@ type Provisioner struct {
 	Progress io.Writer
 	Terminal bool
 	counter
+	// defining holds validated domain defines to one at a time.
+	defining sync.Mutex
 }
 
 func (p *Provisioner) logf(format string, args ...any) {

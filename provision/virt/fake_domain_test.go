@@ -2,6 +2,7 @@ package virt
 
 import (
 	"strings"
+	"time"
 
 	"github.com/digitalocean/go-libvirt"
 	"libvirt.org/go/libvirtxml"
@@ -159,7 +160,16 @@ func (f *fake) DomainLookupByName(name string) (libvirt.Domain, error) {
 	return libvirt.Domain{Name: name}, err
 }
 
-func (f *fake) DomainDefineXMLFlags(x string, _ libvirt.DomainDefineFlags) (libvirt.Domain, error) {
+func (f *fake) DomainDefineXMLFlags(x string, flags libvirt.DomainDefineFlags) (libvirt.Domain, error) {
+	// A real libvirtd may fail two validated defines at once (libxml2's
+	// schema types are set up unsafely: "Unable to parse RNG"); count them.
+	if flags&libvirt.DomainDefineValidate != 0 {
+		if f.validating.Add(1) > 1 {
+			f.overlaps.Add(1)
+		}
+		time.Sleep(2 * time.Millisecond)
+		defer f.validating.Add(-1)
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var d libvirtxml.Domain

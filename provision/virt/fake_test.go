@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/digitalocean/go-libvirt"
 )
@@ -23,6 +24,9 @@ type fake struct {
 	changes []string
 	rules   []*rule
 	closed  bool
+	// validating counts validated domain defines in flight; overlaps,
+	// those that began while another ran.
+	validating, overlaps atomic.Int32
 }
 
 type fakeNet struct {

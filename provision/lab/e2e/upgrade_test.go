@@ -15,17 +15,50 @@ import (
 	"github.com/kprov/kprov/internal/labtest"
 )
 
+// upgradeStep is one version of the lab's upgrade chain: the kind of
+// upgrade that reaches it, and a log line at which its first up is cut.
+type upgradeStep struct{ version, kind, interruptAt string }
+
 // upgrades are the lab's upgrade steps: a cluster made at the first
 // version, upgraded to each next one (Makefile's UPGRADE_FROM builds the
-// older releases' binaries and images): a patch upgrade to
-// examples/lab.hcl's release, interrupted (SIGINT) once worker-1 is
-// drained, then finished by the next up.
-var upgrades = []struct{ version, kind, interruptAt string }{
-	{"1.30.4", "", ""},
+// older releases' binaries and images): a minor upgrade, then a patch
+// upgrade to examples/lab.hcl's release, interrupted (SIGINT) once
+// worker-1 is drained and finished by the next up. UpgradeStepsEnv picks
+// a part of the chain: "1.30.4,1.30.14" runs the patch upgrade alone.
+var upgrades = []upgradeStep{
+	{"1.29.15", "", ""},
+	{"1.30.4", "minor", ""},
 	{"1.30.14", "patch", "worker-1: drained"},
 }
 
-// Upgrades in place on the lab: a cluster made at 1.30.4 (one control
+// UpgradeStepsEnv names the versions of the chain to run, in order.
+const UpgradeStepsEnv = "KPROV_E2E_UPGRADE_STEPS"
+
+// chosenSteps are the steps UpgradeStepsEnv names, or all of them.
+func chosenSteps(t *testing.T) []upgradeStep {
+	env := os.Getenv(UpgradeStepsEnv)
+	if env == "" {
+		return upgrades
+	}
+	var out []upgradeStep
+	for _, v := range strings.Split(env, ",") {
+		found := false
+		for _, s := range upgrades {
+			if s.version == v {
+				out, found = append(out, s), true
+			}
+		}
+		if !found {
+			t.Fatalf("%s: %s is not a step of the chain %v", UpgradeStepsEnv, v, upgrades)
+		}
+	}
+	if len(out) < 2 {
+		t.Fatalf("%s=%s: name two steps or more", UpgradeStepsEnv, env)
+	}
+	return out
+}
+
+// Upgrades in place on the lab: a cluster made at 1.29.15 (one control
 // plane, one worker; no addons, as Calico does not come up under this
 // host's emulation) holding a ConfigMap; kubernetes_version raised one
 // step at a time: plan shows both nodes as to upgrade (not drifted); up
@@ -35,7 +68,9 @@ var upgrades = []struct{ version, kind, interruptAt string }{
 // VMs are the same, and a second up changes nothing. A jump of two minor
 // versions is refused before anything is done.
 func TestLabUpgrade(t *testing.T) {
-	last := upgrades[len(upgrades)-1].version
+	upgrades := chosenSteps(t)
+	last := body[strings.Index(body, `kubernetes_version = "`)+len(`kubernetes_version = "`):]
+	last = last[:strings.IndexByte(last, '"')]
 	from := strings.Replace(body, `kubernetes_version = "`+last+`"`, `kubernetes_version = "`+upgrades[0].version+`"`, 1)
 	from = strings.Replace(from, "count  = 2", "count  = 1", 1)
 	// One crictl for every step (the proxy serves no cri-tools v1.29.0);

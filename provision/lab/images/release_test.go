@@ -69,7 +69,8 @@ func TestReleasesShareAlike(t *testing.T) {
 			case strings.Contains(rc.ref, "/etcd:"):
 				same = other.etcdVersion == r.etcdVersion && reflect.DeepEqual(other.etcd, r.etcd) && reflect.DeepEqual(other.require, r.require)
 			case strings.Contains(rc.ref, "/coredns/"):
-				same = other.coredns == r.coredns && other.corednsCommit == r.corednsCommit && reflect.DeepEqual(other.require, r.require)
+				same = other.coredns == r.coredns && other.corednsCommit == r.corednsCommit && reflect.DeepEqual(other.require, r.require) &&
+					reflect.DeepEqual(other.corednsRequire, r.corednsRequire)
 			}
 			if !same {
 				t.Errorf("%s is a recipe of %s and of %s, built differently", rc.ref, other.kube, r.kube)

@@ -25,6 +25,8 @@ type release struct {
 	// require are "MODULE VERSION" requirements added to the etcd and
 	// CoreDNS builds, raising a dependency that breaks with this toolchain.
 	require []string
+	// corednsRequire are added to the CoreDNS build only.
+	corednsRequire []string
 }
 
 // etcdBin is one program of the etcd image: its module and package.
@@ -58,7 +60,7 @@ var releases = []release{
 			{"etcdutl", "go.etcd.io/etcd/etcdutl/v3", "go.etcd.io/etcd/etcdutl/v3"},
 		},
 		// The proxy's Origin.Hash of v1.11.1 is ae2bbc29be1a...
-		coredns: "v1.11.1", corednsCommit: "ae2bbc2",
+		coredns: "v1.11.1", corednsCommit: "ae2bbc2", corednsRequire: coredns1111Require,
 	},
 	{
 		// Where the lab's upgrade check starts: the last 1.29, upgraded to
@@ -70,7 +72,7 @@ var releases = []release{
 			{"etcdctl", "go.etcd.io/etcd/etcdctl/v3", "go.etcd.io/etcd/etcdctl/v3"},
 			{"etcdutl", "go.etcd.io/etcd/etcdutl/v3", "go.etcd.io/etcd/etcdutl/v3"},
 		},
-		coredns: "v1.11.1", corednsCommit: "ae2bbc2",
+		coredns: "v1.11.1", corednsCommit: "ae2bbc2", corednsRequire: coredns1111Require,
 	},
 	{
 		// examples/cluster.hcl's release: the last 1.21, still on k8s.gcr.io.
@@ -93,6 +95,11 @@ var releases = []release{
 		require: []string{"github.com/modern-go/reflect2 v1.0.2"},
 	},
 }
+
+// coredns1111Require raises CoreDNS v1.11.1's tracing library to the one
+// v1.11.3 uses: v1.54.0 reaches inet.af/netaddr, whose host the Go module
+// proxy here does not serve.
+var coredns1111Require = []string{"gopkg.in/DataDog/dd-trace-go.v1 v1.62.0"}
 
 // e2eRelease is the release of examples/lab.hcl, whose e2e suite's agnhost
 // the lab builds (agnhost.go).
@@ -284,7 +291,7 @@ func (r release) corednsBin(e *Env) (*Binary, error) {
 	}
 	return &Binary{Name: "coredns", Kind: "module", Module: "github.com/coredns/coredns", Version: r.coredns,
 		Package: "github.com/coredns/coredns", Flags: "-s -w -X github.com/coredns/coredns/coremain.GitCommit=" + r.corednsCommit,
-		Inputs: in, Require: r.require}, nil
+		Inputs: in, Require: append(append([]string(nil), r.require...), r.corednsRequire...)}, nil
 }
 
 // exe is an executable built from b at p.

@@ -38,11 +38,7 @@ var releases = []release{
 	{
 		registry: "registry.k8s.io", kube: "v1.30.14", pause: "3.9", etcdTag: "3.5.15-0",
 		etcdVersion: "v3.5.15",
-		etcd: []etcdBin{
-			{"etcd", "go.etcd.io/etcd/server/v3", "go.etcd.io/etcd/server/v3"},
-			{"etcdctl", "go.etcd.io/etcd/etcdctl/v3", "go.etcd.io/etcd/etcdctl/v3"},
-			{"etcdutl", "go.etcd.io/etcd/etcdutl/v3", "go.etcd.io/etcd/etcdutl/v3"},
-		},
+		etcd:        etcd35,
 		// The proxy's Origin.Hash of v1.11.3 is a7ed346585e3...
 		coredns: "v1.11.3", corednsCommit: "a7ed346",
 	},
@@ -54,11 +50,7 @@ var releases = []release{
 		// the proxy serves.
 		registry: "registry.k8s.io", kube: "v1.30.4", pause: "3.9", etcdTag: "3.5.12-0",
 		etcdVersion: "v3.5.12",
-		etcd: []etcdBin{
-			{"etcd", "go.etcd.io/etcd/server/v3", "go.etcd.io/etcd/server/v3"},
-			{"etcdctl", "go.etcd.io/etcd/etcdctl/v3", "go.etcd.io/etcd/etcdctl/v3"},
-			{"etcdutl", "go.etcd.io/etcd/etcdutl/v3", "go.etcd.io/etcd/etcdutl/v3"},
-		},
+		etcd:        etcd35,
 		// The proxy's Origin.Hash of v1.11.1 is ae2bbc29be1a...
 		coredns: "v1.11.1", corednsCommit: "ae2bbc2", corednsRequire: coredns1111Require,
 	},
@@ -67,12 +59,8 @@ var releases = []release{
 		// 1.30.4 (a minor upgrade).
 		registry: "registry.k8s.io", kube: "v1.29.15", pause: "3.9", etcdTag: "3.5.16-0",
 		etcdVersion: "v3.5.16",
-		etcd: []etcdBin{
-			{"etcd", "go.etcd.io/etcd/server/v3", "go.etcd.io/etcd/server/v3"},
-			{"etcdctl", "go.etcd.io/etcd/etcdctl/v3", "go.etcd.io/etcd/etcdctl/v3"},
-			{"etcdutl", "go.etcd.io/etcd/etcdutl/v3", "go.etcd.io/etcd/etcdutl/v3"},
-		},
-		coredns: "v1.11.1", corednsCommit: "ae2bbc2", corednsRequire: coredns1111Require,
+		etcd:        etcd35,
+		coredns:     "v1.11.1", corednsCommit: "ae2bbc2", corednsRequire: coredns1111Require,
 	},
 	{
 		// examples/cluster.hcl's release: the last 1.21, still on k8s.gcr.io.
@@ -94,6 +82,13 @@ var releases = []release{
 		// 1.18 (json-iterator's map encoding); build.sh raises it the same way.
 		require: []string{"github.com/modern-go/reflect2 v1.0.2"},
 	},
+}
+
+// etcd35 are the programs of etcd 3.5's image, each its own /v3 module.
+var etcd35 = []etcdBin{
+	{"etcd", "go.etcd.io/etcd/server/v3", "go.etcd.io/etcd/server/v3"},
+	{"etcdctl", "go.etcd.io/etcd/etcdctl/v3", "go.etcd.io/etcd/etcdctl/v3"},
+	{"etcdutl", "go.etcd.io/etcd/etcdutl/v3", "go.etcd.io/etcd/etcdutl/v3"},
 }
 
 // coredns1111Require raises CoreDNS v1.11.1's tracing library to the one

@@ -31,7 +31,8 @@ type Digests interface {
 	Digest(ref string) (string, bool)
 }
 
-// List is every image of c: kubeadm's, then the addon steps' (Addons),
+// List is every image of c: kubeadm's, kube-vip's when the cluster has a
+// virtual API address, then the addon steps' (Addons),
 // each reference once (its first source), in that order, with the digest
 // digests pins (nil: none).
 func List(c *spec.Cluster, steps []addons.Step, digests Digests) ([]Image, error) {
@@ -39,7 +40,11 @@ func List(c *spec.Cluster, steps []addons.Step, digests Digests) ([]Image, error
 	if err != nil {
 		return nil, err
 	}
-	all := append(kubeadm, Addons(steps)...)
+	all := kubeadm
+	if _, ok := c.APIVIP(); ok {
+		all = append(all, Image{Ref: KubeVIP, Source: SourceKubeVIP})
+	}
+	all = append(all, Addons(steps)...)
 	seen := make(map[string]bool, len(all))
 	out := make([]Image, 0, len(all))
 	for _, img := range all {
@@ -73,14 +78,14 @@ func refDigest(ref string) string {
 var controlPlaneOnly = []string{"/kube-apiserver:", "/kube-controller-manager:", "/kube-scheduler:", "/etcd:"}
 
 // ForNode is the part of imgs a node pulls: workers leave out the
-// control plane's static pod images.
+// control plane's static pod images (kubeadm's and kube-vip).
 func ForNode(imgs []Image, controlPlane bool) []Image {
 	if controlPlane {
 		return imgs
 	}
 	var out []Image
 	for _, img := range imgs {
-		skip := false
+		skip := img.Source == SourceKubeVIP
 		for _, s := range controlPlaneOnly {
 			skip = skip || (img.Source == SourceKubeadm && strings.Contains(img.Ref, s))
 		}

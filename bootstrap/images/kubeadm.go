@@ -144,3 +144,13 @@ func Tags(c *spec.Cluster) (etcd, coredns string, err error) {
 	}
 	return r.etcd, r.coredns, nil
 }
+
+// KubeVIP is kube-vip's image, which the control planes run as a static
+// pod when the cluster has a virtual API address (spec Cluster.APIVIP).
+// v0.9.2 is the release the lab builds and tests (bootstrap/kubeadm's
+// oracle runs the same release).
+const KubeVIP = "ghcr.io/kube-vip/kube-vip:v0.9.2"
+
+// SourceKubeVIP is the source of KubeVIP in List: only control planes
+// pull it.
+const SourceKubeVIP = "kubeadm/kube-vip"

@@ -75,9 +75,13 @@ func CACertHash(caPEM []byte) (string, error) {
 }
 
 // Endpoint is the control plane endpoint (host:port) every node talks to:
+// the virtual address the control planes hold (Cluster.APIVIP), or
 // network.api_endpoint, with port 6443 when it has none, or else the first
 // control-plane node's address.
 func Endpoint(in Input) (string, error) {
+	if vip, ok := in.Cluster.APIVIP(); ok {
+		return net.JoinHostPort(vip.String(), fmt.Sprint(APIPort)), nil
+	}
 	if e := in.Cluster.Network.APIEndpoint; e != "" {
 		if _, _, err := net.SplitHostPort(e); err == nil {
 			return e, nil

@@ -40,9 +40,13 @@ type Set struct {
 	Seeds Seeds
 }
 
-// Nodes plans the cluster's nodes, keeping the ingress addresses free.
+// Nodes plans the cluster's nodes, keeping the ingress addresses and the
+// API's virtual address free.
 func Nodes(c *spec.Cluster) ([]plan.Node, error) {
 	var exclude []netip.Addr
+	if vip, ok := c.APIVIP(); ok {
+		exclude = append(exclude, vip)
+	}
 	if c.Ingress != nil {
 		for _, a := range c.Ingress.Addresses {
 			if ip, err := netip.ParseAddr(a); err == nil {
@@ -126,6 +130,9 @@ func Build(c *spec.Cluster, nodes []plan.Node, h plan.Host, secrets *state.Secre
 			name = "init.yaml"
 		}
 		add(dir+"kubeadm/"+name, configs[n.Name], true, n.Name)
+		if err := addVIPPods(c, n, n.Name == first.Name, func(p string, data []byte) { add(dir+p, data, false, n.Name) }); err != nil {
+			return nil, err
+		}
 		// kubeadm reads these from kubeadm.PatchesDir on the node.
 		for name, patch := range c.Kubeadm.Patches {
 			add(dir+"kubeadm/patches/"+name, []byte(patch), false, n.Name)
@@ -161,4 +168,28 @@ func LegacyNodeHash(c *spec.Cluster, n plan.Node) string {
 	}{n, c.Image.Source, c.Image.SHA256, c.KubernetesVersion})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// addVIPPods adds a control plane's kube-vip static pod when the cluster
+// has a virtual API address: kubeadm/kube-vip.yaml, and on the first
+// control plane kubeadm/kube-vip-init.yaml when init needs another
+// kubeconfig (kubeadm.VIPKubeconfig).
+func addVIPPods(c *spec.Cluster, n plan.Node, first bool, add func(path string, data []byte)) error {
+	vip, ok := c.APIVIP()
+	if !ok || n.Role != spec.RoleControlPlane {
+		return nil
+	}
+	pod, err := kubeadm.VIPPod(vip, kubeadm.AdminConfPath)
+	if err != nil {
+		return err
+	}
+	add("kubeadm/kube-vip.yaml", pod)
+	if kc := kubeadm.VIPKubeconfig(c, true); first && kc != kubeadm.AdminConfPath {
+		pod, err := kubeadm.VIPPod(vip, kc)
+		if err != nil {
+			return err
+		}
+		add("kubeadm/kube-vip-init.yaml", pod)
+	}
+	return nil
 }

@@ -147,3 +147,33 @@ func TestIngressControllerDefaults(t *testing.T) {
 		})
 	}
 }
+
+func TestAPIVIP(t *testing.T) {
+	count := func(n int) *int { return &n }
+	for _, tc := range []struct {
+		name    string
+		network Network
+		cps     int
+		want    string // "" for none
+	}{
+		{"one control plane", Network{}, 1, ""},
+		{"three control planes", Network{}, 3, "10.17.0.10"},
+		{"gateway on the default", Network{Gateway: "10.17.0.10"}, 3, "10.17.0.9"},
+		{"own endpoint", Network{APIEndpoint: "lb.example.com"}, 3, ""},
+		{"bridge", Network{Mode: "bridge", Bridge: "br0"}, 3, ""},
+		{"written, one control plane", Network{APIVIP: "10.17.0.99"}, 1, "10.17.0.99"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := tc.network
+			n.NodeCIDR = "10.17.0.0/24"
+			c := &Cluster{Name: "x", Network: &n, NodePools: []*NodePool{{Name: "cp", Role: RoleControlPlane, Count: count(tc.cps)}, {Name: "w", Role: RoleWorker, Count: count(2)}}}
+			if err := Normalize(c); err != nil {
+				t.Fatal(err)
+			}
+			got, ok := c.APIVIP()
+			if s := got.String(); !ok && tc.want != "" || ok && s != tc.want {
+				t.Errorf("APIVIP() = %v, %v; want %q", got, ok, tc.want)
+			}
+		})
+	}
+}

@@ -94,6 +94,9 @@ type Network struct {
 	// APIEndpoint is the control plane endpoint (host or host:port); the
 	// first control-plane node's address when empty.
 	APIEndpoint string `hcl:"api_endpoint,optional"`
+	// APIVIP is the virtual address the control planes hold (kube-vip in
+	// ARP mode) and serve the API on; see Cluster.APIVIP for its default.
+	APIVIP string `hcl:"api_vip,optional"`
 
 	Body hcl.Body `hcl:",body"`
 }

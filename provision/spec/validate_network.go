@@ -99,6 +99,7 @@ func (v *validator) network() {
 			v.errorf(v.at(n.Body, "api_endpoint"), "Invalid api_endpoint", "%q: use an address or DNS name, optionally with :port.", n.APIEndpoint)
 		}
 	}
+	v.apiVIP(node, okNode)
 	v.calicoNetwork(pod, okPod)
 	v.ingressAddresses(node, okNode)
 }

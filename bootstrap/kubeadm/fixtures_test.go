@@ -108,6 +108,19 @@ var fixtures = []fixture{
 			},
 		}
 	}},
+	// Three control planes on kprov's own network: the virtual address
+	// kube-vip holds is the endpoint (1.29+: super-admin.conf at init).
+	{"ha130", func() *spec.Cluster {
+		return &spec.Cluster{
+			Name:              "ha",
+			KubernetesVersion: "v1.30.14",
+			Network:           &spec.Network{NodeCIDR: "10.40.0.0/24"},
+			NodePools: []*spec.NodePool{
+				{Name: "cp", Role: spec.RoleControlPlane, Count: count(3)},
+				{Name: "worker", Role: spec.RoleWorker, Count: count(1)},
+			},
+		}
+	}},
 }
 
 // input normalizes the fixture's spec and plans its nodes.

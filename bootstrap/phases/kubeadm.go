@@ -45,11 +45,17 @@ func (b *Bootstrapper) init(ctx context.Context) error {
 	} else if placed {
 		b.changed(1, "%s: cluster CA placed", cp.Name())
 	}
+	if err := b.vipBeforeInit(ctx, cp); err != nil {
+		return err
+	}
 	did, err := kubeadmrun.Init(ctx, cp, cfg, b.o.Cluster.Kubeadm.Patches)
 	if did {
 		b.changed(1, "%s: kubeadm init done", cp.Name())
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return b.vipPod(ctx, cp)
 }
 
 // kubeconfig fetches the admin kubeconfig into the state folder (0600).
@@ -60,6 +66,9 @@ func (b *Bootstrapper) kubeconfig(ctx context.Context) error {
 	}
 	data, err := cp.Download(ctx, kubeadmrun.AdminConf)
 	if err != nil {
+		return err
+	}
+	if err := b.checkEndpoint(data); err != nil {
 		return err
 	}
 	path := filepath.Join(b.o.StateDir, state.KubeconfigFile)
@@ -120,6 +129,9 @@ func (b *Bootstrapper) join(ctx context.Context) error {
 		if did {
 			b.changed(1, "%s: joined as %s", n.Name(), pn.Role)
 			joined.Store(true)
+		}
+		if err == nil && pn.Role == spec.RoleControlPlane {
+			err = b.vipPod(ctx, n)
 		}
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kprov/kprov/bootstrap/images"
 	"github.com/kprov/kprov/bootstrap/kubeadm"
 	"github.com/kprov/kprov/bootstrap/nodeprep"
 	"github.com/kprov/kprov/internal/artifacts"
@@ -179,6 +180,7 @@ func printPlan(w io.Writer, c *spec.Cluster, set *artifacts.Set, r *planResult) 
 	obj("network", name, "%s %s, gateway %s, MTU %d", n.Mode, n.NodeCIDR, n.Gateway, n.MTU)
 	obj("pool", name, "%s", c.Hypervisor.StoragePool)
 	obj("volume", plan.BaseVolumeName(c), "base image from %s", c.Image.Source)
+	p.line("  api: %s", apiLine(c, set.Nodes))
 	p.line("  addons: Calico %s (%s, pod MTU %d, %s), kube-proxy %s%s", c.Calico.Version, encapName(c.Calico.Encapsulation),
 		c.Calico.PodMTU, c.Calico.IPAutodetectionMethod, c.KubeProxy.Mode, schedName(c.KubeProxy))
 	if in := c.Ingress; in != nil {
@@ -308,4 +310,21 @@ func upgrades(c *spec.Cluster, nodes []plan.Node, dir string, changes []virt.Cha
 			Details: []string{fmt.Sprintf("kubelet %s -> %s (%s): %s", have, want, u.Kind(), how)}})
 	}
 	return out, nil
+}
+
+// apiLine says where the API server is reached and what holds that address.
+func apiLine(c *spec.Cluster, nodes []plan.Node) string {
+	endpoint, err := kubeadm.Endpoint(kubeadm.Input{Cluster: c, Nodes: nodes})
+	switch _, vip := c.APIVIP(); {
+	case err != nil:
+		return err.Error()
+	case vip:
+		_, tag, _ := strings.Cut(images.KubeVIP, ":")
+		return fmt.Sprintf("https://%s, a virtual address the control planes hold with kube-vip %s (ARP, leader election on kube-system/%s)", endpoint, tag, kubeadm.VIPLeaseName)
+	case c.Network.APIEndpoint != "":
+		return fmt.Sprintf("https://%s (network.api_endpoint)", endpoint)
+	default:
+		first, _ := plan.FirstControlPlane(nodes)
+		return fmt.Sprintf("https://%s, %s's own address", endpoint, first.Name)
+	}
 }

@@ -111,7 +111,8 @@ type recipe struct {
 
 // Recipes are every image the lab can build, Kubernetes' first (they
 // unblock kubeadm init; release by release, examples/lab.hcl's first), then
-// Calico's (the network), then the addons' (MetalLB, Traefik), then the e2e
+// Calico's (the network), then the addons' (MetalLB, Traefik) and kube-vip
+// (the control planes' shared address), then the e2e
 // suite's (agnhost).
 func Recipes() []recipe {
 	var out []recipe
@@ -133,6 +134,7 @@ func Recipes() []recipe {
 		recipe{"quay.io/metallb/controller:" + metallbVersion, metallbController},
 		recipe{"quay.io/metallb/speaker:" + metallbVersion, metallbSpeaker},
 		recipe{"docker.io/library/traefik:" + traefikVersion, traefik},
+		recipe{"ghcr.io/kube-vip/kube-vip:" + kubeVIPVersion, kubeVIP},
 		recipe{agnhostRef, agnhost},
 	)
 }

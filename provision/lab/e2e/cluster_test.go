@@ -115,6 +115,9 @@ const E2EEnv = "KPROV_E2E"
 
 func newLab(t *testing.T) *lab { return newLabOf(t, body) }
 
+// labNetwork is added to the spec's network block (newLabNet).
+var labNetwork string
+
 // newLabOf is newLab with another spec body (the cluster block's inside,
 // after the hypervisor, image and network blocks).
 func newLabOf(t *testing.T, body string) *lab {
@@ -149,10 +152,11 @@ func newLabOf(t *testing.T, body string) *lab {
     mode      = "isolated"
     node_cidr = "10.93.0.0/24"
     mtu       = 1500
+    %s
   }
 %s
 }
-`, pool, labtest.Image(t), body)
+`, pool, labtest.Image(t), labNetwork, body)
 	if err := os.WriteFile(l.spec, []byte(hcl), 0o644); err != nil {
 		t.Fatal(err)
 	}

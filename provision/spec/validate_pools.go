@@ -69,8 +69,12 @@ func (v *validator) pool(p *NodePool) {
 	minMiB := MinWorkerMiB
 	if p.Role == RoleControlPlane {
 		minMiB = MinControlPlaneMiB
-		if p.VCPU < MinControlPlaneVCPU {
-			v.errorf(v.at(p.Body, "vcpu"), "Too few vCPUs for a control plane", "Node pool %q: kubeadm requires at least %d CPUs on a control-plane node; set vcpu = %d.", p.Name, MinControlPlaneVCPU, MinControlPlaneVCPU)
+		switch {
+		case p.VCPU >= MinControlPlaneVCPU:
+		case v.ignoresPreflight("NumCPU"):
+			v.warnf(v.at(p.Body, "vcpu"), "Fewer vCPUs than kubeadm asks", "Node pool %q: kubeadm wants at least %d CPUs on a control-plane node; kubeadm { ignore_preflight_errors } lets %d through, and the control plane will be slow.", p.Name, MinControlPlaneVCPU, p.VCPU)
+		default:
+			v.errorf(v.at(p.Body, "vcpu"), "Too few vCPUs for a control plane", "Node pool %q: kubeadm requires at least %d CPUs on a control-plane node; set vcpu = %d (or, knowingly, add \"NumCPU\" to kubeadm { ignore_preflight_errors }).", p.Name, MinControlPlaneVCPU, MinControlPlaneVCPU)
 		}
 	}
 	if p.MemoryMiB > 0 && p.MemoryMiB < minMiB {
@@ -114,4 +118,19 @@ func ParseTaint(s string) (Taint, error) {
 		return Taint{Key: key, Value: value, Effect: effect}, nil
 	}
 	return Taint{}, fmt.Errorf("effect %q is not NoSchedule, PreferNoSchedule or NoExecute", effect)
+}
+
+// ignoresPreflight reports whether kubeadm { ignore_preflight_errors }
+// lets the check named check (or all) through; kubeadm matches names
+// without regard to case.
+func (v *validator) ignoresPreflight(check string) bool {
+	if v.c.Kubeadm == nil {
+		return false
+	}
+	for _, e := range v.c.Kubeadm.IgnorePreflightErrors {
+		if strings.EqualFold(e, check) || strings.EqualFold(e, "all") {
+			return true
+		}
+	}
+	return false
 }

@@ -3,6 +3,7 @@ package images
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -288,6 +289,7 @@ func TestForNode(t *testing.T) {
 		{Ref: "registry.k8s.io/coredns/coredns:v1.11.3", Source: SourceKubeadm},
 		{Ref: "docker.io/calico/node:v3.28.5", Source: "addons/calico"},
 		{Ref: "docker.io/example/etcd:1", Source: "addons/ingress"},
+		{Ref: KubeVIP, Source: SourceKubeVIP},
 	}
 	if got := ForNode(imgs, true); len(got) != len(imgs) {
 		t.Errorf("a control plane pulls %d of %d images", len(got), len(imgs))
@@ -299,5 +301,31 @@ func TestForNode(t *testing.T) {
 	want := "registry.k8s.io/kube-proxy:v1.30.14 registry.k8s.io/pause:3.9 registry.k8s.io/coredns/coredns:v1.11.3 docker.io/calico/node:v3.28.5 docker.io/example/etcd:1"
 	if strings.Join(refs, " ") != want {
 		t.Errorf("a worker pulls %v\nwant %s", refs, want)
+	}
+}
+
+// kube-vip is listed (for the control planes) only when the cluster has a
+// shared API address.
+func TestListKubeVIP(t *testing.T) {
+	for _, tc := range []struct {
+		name, extra string
+		want        bool
+	}{
+		{"one control plane", "", false},
+		{"api_vip written", `network { api_vip = "10.17.0.10" }`, true},
+		{"three control planes", `node_pool "more" {
+    role  = "control-plane"
+    count = 2
+  }`, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			imgs, err := List(load(t, clusterHCL("1.30.14", tc.extra)), nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := slices.Contains(refs(imgs), KubeVIP); got != tc.want {
+				t.Errorf("kube-vip listed: %v, want %v (%v)", got, tc.want, refs(imgs))
+			}
+		})
 	}
 }

@@ -106,10 +106,14 @@ func InitConfig(in Input) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if d := c.ControlPlaneTimeout(); d > 0 {
+		initCfg.Timeouts.ControlPlaneComponentHealthCheck = &metav1.Duration{Duration: d}
+	}
 	docs, err := kubeadmDocs(apiVersion, initCfg, clusterCfg)
 	if err != nil {
 		return nil, err
 	}
+	setV1beta3ControlPlaneTimeout(docs, c.ControlPlaneTimeout())
 	kubeletCfg, err := kubeletDoc()
 	if err != nil {
 		return nil, err

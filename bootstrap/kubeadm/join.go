@@ -3,6 +3,7 @@ package kubeadm
 import (
 	"errors"
 	"fmt"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	kubeadmapi "k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm"
 
@@ -58,6 +59,9 @@ func JoinConfig(in Input, n plan.Node) ([]byte, error) {
 		cfg.ControlPlane = &kubeadmapi.JoinControlPlane{
 			LocalAPIEndpoint: kubeadmapi.APIEndpoint{AdvertiseAddress: n.IP.String(), BindPort: APIPort},
 			CertificateKey:   in.Secrets.CertificateKey,
+		}
+		if d := in.Cluster.ControlPlaneTimeout(); d > 0 {
+			cfg.Timeouts.ControlPlaneComponentHealthCheck = &metav1.Duration{Duration: d}
 		}
 	case spec.RoleWorker:
 	default:

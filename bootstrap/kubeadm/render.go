@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	kubeadmapi "k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm"
 	"k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm/scheme"
 	"k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm/v1beta4"
 	"sigs.k8s.io/yaml"
@@ -30,13 +32,14 @@ func versioned(obj runtime.Object, gv schema.GroupVersion) (document, error) {
 	if err != nil {
 		return document{}, fmt.Errorf("convert to %s: %w", gv, err)
 	}
-	// kprov sets no timeouts, but upstream conversion copies in a
-	// process-wide timeout that decoding any v1beta3 file leaves behind.
+	// Upstream conversion copies in a process-wide timeout that decoding
+	// any v1beta3 file leaves behind: only the control-plane timeout kprov
+	// sets (timeouts.control_plane) is kept.
 	switch o := out.(type) {
 	case *v1beta4.InitConfiguration:
-		o.Timeouts = nil
+		o.Timeouts = controlPlaneTimeout(obj.(*kubeadmapi.InitConfiguration).Timeouts)
 	case *v1beta4.JoinConfiguration:
-		o.Timeouts = nil
+		o.Timeouts = controlPlaneTimeout(obj.(*kubeadmapi.JoinConfiguration).Timeouts)
 	}
 	return typed(out)
 }
@@ -155,4 +158,30 @@ func toV1beta2(docs []document) ([]document, error) {
 		out[i] = d
 	}
 	return out, nil
+}
+
+// controlPlaneTimeout is the v1beta4 Timeouts holding t's control-plane
+// health check alone, or nil.
+func controlPlaneTimeout(t *kubeadmapi.Timeouts) *v1beta4.Timeouts {
+	if t == nil || t.ControlPlaneComponentHealthCheck == nil {
+		return nil
+	}
+	return &v1beta4.Timeouts{ControlPlaneComponentHealthCheck: t.ControlPlaneComponentHealthCheck}
+}
+
+// setV1beta3ControlPlaneTimeout writes timeouts.control_plane where v1beta3
+// (and v1beta2) keep it, ClusterConfiguration's apiServer, which kubeadm's
+// internal types no longer have; nothing when unset or on v1beta4.
+func setV1beta3ControlPlaneTimeout(docs []document, d time.Duration) {
+	for _, doc := range docs {
+		if d == 0 || doc.kind != "ClusterConfiguration" || doc.apiVersion == V1beta4 {
+			continue
+		}
+		api, _ := doc.fields["apiServer"].(map[string]any)
+		if api == nil {
+			api = map[string]any{}
+			doc.fields["apiServer"] = api
+		}
+		api["timeoutForControlPlane"] = d.String()
+	}
 }

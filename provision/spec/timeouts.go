@@ -15,6 +15,10 @@ type Timeouts struct {
 	// NodesReady bounds the wait, after the last join, for every node to
 	// report Ready.
 	NodesReady string `hcl:"nodes_ready,optional"`
+	// ControlPlane bounds kubeadm's wait for the control plane's
+	// components to answer (init, and control-plane joins from 1.31);
+	// empty: kubeadm's own 4m.
+	ControlPlane string `hcl:"control_plane,optional"`
 
 	Body hcl.Body `hcl:",body"`
 }
@@ -37,6 +41,11 @@ func (v *validator) timeouts() {
 			v.errorf(v.at(t.Body, d.name), "Invalid timeouts."+d.name, "%q: use a duration between 10s and 2h, such as \"10m\".", d.val)
 		}
 	}
+	if t.ControlPlane != "" {
+		if x, err := time.ParseDuration(t.ControlPlane); err != nil || x < time.Minute || x > 2*time.Hour {
+			v.errorf(v.at(t.Body, "control_plane"), "Invalid timeouts.control_plane", "%q: use a duration between 1m and 2h, such as \"15m\" (kubeadm waits 4m by default).", t.ControlPlane)
+		}
+	}
 }
 
 // RolloutTimeout is the parsed timeouts.rollout; valid after Check.
@@ -48,5 +57,15 @@ func (c *Cluster) RolloutTimeout() time.Duration {
 // NodesReadyTimeout is the parsed timeouts.nodes_ready; valid after Check.
 func (c *Cluster) NodesReadyTimeout() time.Duration {
 	d, _ := time.ParseDuration(c.Timeouts.NodesReady)
+	return d
+}
+
+// ControlPlaneTimeout is the parsed timeouts.control_plane, 0 when unset
+// (kubeadm's default); valid after Check.
+func (c *Cluster) ControlPlaneTimeout() time.Duration {
+	if c.Timeouts == nil || c.Timeouts.ControlPlane == "" {
+		return 0
+	}
+	d, _ := time.ParseDuration(c.Timeouts.ControlPlane)
 	return d
 }

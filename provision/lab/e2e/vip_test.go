@@ -28,10 +28,14 @@ const VIPControlPlanesEnv = "KPROV_E2E_VIP_CONTROL_PLANES"
 // planes do not fit here"): etcd's fsync is the disk's test, not this one's.
 func vipBody(t *testing.T, n int) string {
 	b := strings.Replace(body, "count  = 2", "count  = 1", 1)
+	vcpu := 2
+	if n > 1 {
+		vcpu = 1 // four TCG VMs on two cores
+	}
 	b = strings.Replace(b, `role   = "control-plane"
     vcpu   = 2`, fmt.Sprintf(`role   = "control-plane"
     count  = %d
-    vcpu   = 1`, n), 1)
+    vcpu   = %d`, n, vcpu), 1)
 	b = strings.Replace(b, `ignore_preflight_errors = ["HTTPProxyCIDR"]`, `ignore_preflight_errors = ["HTTPProxyCIDR", "NumCPU"]`, 1)
 	if n > 1 {
 		b = strings.Replace(b, `    controller_manager_extra_args = { "leader-elect" = "false" }
@@ -44,7 +48,7 @@ func vipBody(t *testing.T, n int) string {
         EOT
       "etcd+strategic.yaml" = <<-EOT`, 1)
 	}
-	if !strings.Contains(b, fmt.Sprintf("count  = %d\n    vcpu   = 1", n)) || !strings.Contains(b, `"NumCPU"`) ||
+	if !strings.Contains(b, fmt.Sprintf("count  = %d\n    vcpu   = %d", n, vcpu)) || !strings.Contains(b, `"NumCPU"`) ||
 		n > 1 && (strings.Contains(b, "leader-elect") || !strings.Contains(b, "unsafe-no-fsync")) {
 		t.Fatal("the spec body is not the one this test rewrites")
 	}
@@ -79,7 +83,11 @@ func TestLabVIP(t *testing.T) {
 		t.Errorf("plan does not say %q:\n%s", want, plan)
 	}
 	start := time.Now()
-	_, msg := l.kprov("up", "--skip", "addons", l.spec)
+	_, msg, err := l.kprovErr("up", "--skip", "addons", l.spec)
+	if err != nil {
+		l.keepLogs()
+		t.Fatalf("up with %d control planes and a worker: %v\n%s", n, err, msg)
+	}
 	t.Logf("up with %d control planes and a worker: %s\n%s", n, time.Since(start).Round(time.Second), msg)
 	kc, _ := l.kprov("kubeconfig", l.spec)
 	if !strings.Contains(kc, "server: https://"+apiVIP+":6443") {
@@ -214,4 +222,16 @@ func serverLines(kc string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// keepLogs gathers every node's logs (kprov logs) into a folder that
+// outlives the test, and says where.
+func (l *lab) keepLogs() {
+	dir, err := os.MkdirTemp("", "kprov-e2e-logs-")
+	if err != nil {
+		l.t.Log(err)
+		return
+	}
+	out, _, err := l.kprovErr("logs", l.spec, "--out", dir)
+	l.t.Logf("kprov logs --out %s: %v\n%s", dir, err, out)
 }

@@ -44,6 +44,7 @@ oracles:
 	@for v in $(ORACLES); do bootstrap/kubeadm/oracle/build.sh $$v; done
 	@for v in $(APISERVERS); do bootstrap/kubeadm/oracle/build.sh $$v "" kube-apiserver || exit 1; done
 	@bootstrap/kubeadm/oracle/build-etcd.sh
+	@bootstrap/kubeadm/oracle/build-kube-vip.sh
 
 # Every tier: unit, golden, CLI scripts, the real judges and the real-VM
 # tests (which serve the lab's binaries and images, built here and cached);
@@ -55,14 +56,15 @@ test: deps oracles lab-mirror-build lab-images
 
 # The end-to-end tests of the lab's stack (provision/lab/e2e): a whole kprov
 # up on three VMs, checked with real traffic, 30-40 minutes; and upgrades
-# in place from UPGRADE_FROM (its binaries and images built here too), 45 minutes.
+# in place from UPGRADE_FROM (its binaries and images built here too), 45 minutes;
+# three control planes behind kube-vip's address, one destroyed, about an hour.
 UPGRADE_FROM := v1.29.15 v1.30.4
 # The proxy serves no cri-tools v1.29.0: the upgrade's spec names crictl v1.30.0.
 UPGRADE_CRICTL := v1.30.0
 e2e: deps oracles lab-mirror-build lab-manifests lab-images
 	for v in $(UPGRADE_FROM); do $(SUDO) env PATH="$$PATH" KPROV_CRICTL_VERSION=$(UPGRADE_CRICTL) $(MIRROR) build $$v || exit 1; done
 	$(SUDO) env PATH="$$PATH" $(REGISTRY) build provision/lab/e2e/images.json
-	KPROV_E2E=1 $(GO) test -count=1 -timeout 150m -v ./provision/lab/e2e/
+	KPROV_E2E=1 $(GO) test -count=1 -timeout 200m -v ./provision/lab/e2e/
 
 FUZZTIME ?= 20s
 FUZZ = $(GO) test -run '^$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s

@@ -3,6 +3,7 @@ package kubeadm
 import (
 	"fmt"
 	"net/netip"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -22,7 +23,6 @@ const (
 	VIPInterface    = "eth0" // kprov's nodes name their NIC eth0 (cloud-init)
 	VIPLeaseName    = "plndr-cp-lock"
 	vipMetricsPort  = ":2112"
-	vipLeaseSeconds = "5"
 )
 
 // VIPKubeconfig is the kubeconfig kube-vip reads on a control plane: on the
@@ -46,10 +46,19 @@ var superAdminFrom = version.MustParseGeneric("1.29.0")
 // --leaderElection` of v0.9.2 writes it, with the image pinned and the
 // kubeconfig read from kubeconfig (VIPKubeconfig), which must be a file.
 // The pod holds vip on eth0 while it leads the election on the lease
-// plndr-cp-lock in kube-system, and answers ARP for it.
-func VIPPod(vip netip.Addr, kubeconfig string) ([]byte, error) {
+// plndr-cp-lock in kube-system, and answers ARP for it. lease is the
+// lease's duration (0: kube-vip's 5 s); its renew deadline and retry
+// period keep kube-vip's proportions (3/5 and 1/5).
+func VIPPod(vip netip.Addr, lease time.Duration, kubeconfig string) ([]byte, error) {
 	if !vip.Is4() {
 		return nil, fmt.Errorf("kube-vip: %s is not an IPv4 address", vip)
+	}
+	if lease == 0 {
+		lease = spec.DefaultAPIVIPLease
+	}
+	secs := int(lease / time.Second)
+	if secs < 5 {
+		return nil, fmt.Errorf("kube-vip: a lease of %s is shorter than kube-vip's 5s", lease)
 	}
 	env := []corev1.EnvVar{
 		{Name: "vip_arp", Value: "true"},
@@ -62,9 +71,9 @@ func VIPPod(vip netip.Addr, kubeconfig string) ([]byte, error) {
 		{Name: "cp_namespace", Value: metav1.NamespaceSystem},
 		{Name: "vip_leaderelection", Value: "true"},
 		{Name: "vip_leasename", Value: VIPLeaseName},
-		{Name: "vip_leaseduration", Value: vipLeaseSeconds},
-		{Name: "vip_renewdeadline", Value: "3"},
-		{Name: "vip_retryperiod", Value: "1"},
+		{Name: "vip_leaseduration", Value: fmt.Sprint(secs)},
+		{Name: "vip_renewdeadline", Value: fmt.Sprint(secs * 3 / 5)},
+		{Name: "vip_retryperiod", Value: fmt.Sprint(max(1, secs/5))},
 		{Name: "address", Value: vip.String()},
 		{Name: "prometheus_server", Value: vipMetricsPort},
 	}

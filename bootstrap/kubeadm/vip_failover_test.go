@@ -112,7 +112,7 @@ func TestVIPFailover(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(home, ".kube", "config"), kc, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	pod, err := VIPPod(netip.MustParseAddr(vipAddr), AdminConfPath)
+	pod, err := VIPPod(netip.MustParseAddr(vipAddr), 0, AdminConfPath)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
@@ -61,7 +62,7 @@ func TestVIPPodIsKubeVIPs(t *testing.T) {
 		t.Fatalf("kube-vip's manifest: %v\n%s", err, out)
 	}
 	for _, kc := range []string{AdminConfPath, SuperAdminConf} {
-		data, err := VIPPod(vip, kc)
+		data, err := VIPPod(vip, 0, kc)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,7 +79,32 @@ func TestVIPPodIsKubeVIPs(t *testing.T) {
 			t.Errorf("kprov's kube-vip pod (kubeconfig %s) differs from kube-vip %s's (-kube-vip +kprov):\n%s", kc, kubeVIPVersion(t), d)
 		}
 	}
-	if _, err := VIPPod(netip.MustParseAddr("fd00::10"), AdminConfPath); err == nil {
+	if _, err := VIPPod(netip.MustParseAddr("fd00::10"), 0, AdminConfPath); err == nil {
 		t.Error("VIPPod took an IPv6 address")
+	}
+}
+
+// A longer lease keeps kube-vip's proportions: renew within 3/5, retry
+// every 1/5.
+func TestVIPPodLease(t *testing.T) {
+	data, err := VIPPod(netip.MustParseAddr("10.17.0.10"), 30*time.Second, AdminConfPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pod corev1.Pod
+	if err := yaml.UnmarshalStrict(data, &pod); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, e := range pod.Spec.Containers[0].Env {
+		got[e.Name] = e.Value
+	}
+	for name, want := range map[string]string{"vip_leaseduration": "30", "vip_renewdeadline": "18", "vip_retryperiod": "6"} {
+		if got[name] != want {
+			t.Errorf("%s = %q, want %q", name, got[name], want)
+		}
+	}
+	if _, err := VIPPod(netip.MustParseAddr("10.17.0.10"), 2*time.Second, AdminConfPath); err == nil {
+		t.Error("a 2s lease was taken")
 	}
 }

@@ -29,7 +29,7 @@ func (b *Bootstrapper) vipBeforeInit(ctx context.Context, cp *remote.Conn) error
 	if done, err := kubeadmrun.InitFinished(ctx, cp); err != nil || done {
 		return err
 	}
-	pod, err := kubeadm.VIPPod(vip, kubeadm.VIPKubeconfig(b.o.Cluster, true))
+	pod, err := kubeadm.VIPPod(vip, b.o.Cluster.APIVIPLease(), kubeadm.VIPKubeconfig(b.o.Cluster, true))
 	if err != nil {
 		return err
 	}
@@ -48,7 +48,7 @@ func (b *Bootstrapper) vipPod(ctx context.Context, n *remote.Conn) error {
 	if !ok {
 		return nil
 	}
-	pod, err := kubeadm.VIPPod(vip, kubeadm.AdminConfPath)
+	pod, err := kubeadm.VIPPod(vip, b.o.Cluster.APIVIPLease(), kubeadm.AdminConfPath)
 	if err != nil {
 		return err
 	}

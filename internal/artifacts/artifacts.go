@@ -179,13 +179,13 @@ func addVIPPods(c *spec.Cluster, n plan.Node, first bool, add func(path string, 
 	if !ok || n.Role != spec.RoleControlPlane {
 		return nil
 	}
-	pod, err := kubeadm.VIPPod(vip, kubeadm.AdminConfPath)
+	pod, err := kubeadm.VIPPod(vip, c.APIVIPLease(), kubeadm.AdminConfPath)
 	if err != nil {
 		return err
 	}
 	add("kubeadm/kube-vip.yaml", pod)
 	if kc := kubeadm.VIPKubeconfig(c, true); first && kc != kubeadm.AdminConfPath {
-		pod, err := kubeadm.VIPPod(vip, kc)
+		pod, err := kubeadm.VIPPod(vip, c.APIVIPLease(), kc)
 		if err != nil {
 			return err
 		}

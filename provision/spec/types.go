@@ -97,6 +97,9 @@ type Network struct {
 	// APIVIP is the virtual address the control planes hold (kube-vip in
 	// ARP mode) and serve the API on; see Cluster.APIVIP for its default.
 	APIVIP string `hcl:"api_vip,optional"`
+	// APIVIPLease is kube-vip's lease duration (whole seconds); see
+	// Cluster.APIVIPLease.
+	APIVIPLease string `hcl:"api_vip_lease,optional"`
 
 	Body hcl.Body `hcl:",body"`
 }

@@ -3,12 +3,19 @@ package spec
 import (
 	"net/netip"
 	"slices"
+	"time"
 )
 
 // apiVIP checks network.api_vip, and asks for one where kprov cannot pick
 // it: several control planes on a bridge.
 func (v *validator) apiVIP(node netip.Prefix, okNode bool) {
 	n := v.c.Network
+	if n.APIVIPLease != "" {
+		d, err := time.ParseDuration(n.APIVIPLease)
+		if err != nil || d < 5*time.Second || d > 2*time.Minute || d%time.Second != 0 {
+			v.errorf(v.at(n.Body, "api_vip_lease"), "Invalid api_vip_lease", "%q: use whole seconds from 5s (kube-vip's default) to 2m, such as \"30s\" for control planes under software emulation.", n.APIVIPLease)
+		}
+	}
 	if n.APIVIP == "" {
 		if n.Mode == "bridge" && n.APIEndpoint == "" && v.c.ControlPlanes() > 1 {
 			v.errorf(v.at(n.Body, "mode"), "No shared API address", "%d control planes need an API address they share, and on bridge %q kprov cannot know which address is free. Set network { api_vip = \"...\" } to a free address of %s (the control planes hold it with kube-vip), or api_endpoint to a load balancer of your own.", v.c.ControlPlanes(), n.Bridge, n.NodeCIDR)

@@ -1,6 +1,9 @@
 package spec
 
-import "net/netip"
+import (
+	"net/netip"
+	"time"
+)
 
 // ControlPlanes is how many control-plane nodes the spec asks for.
 func (c *Cluster) ControlPlanes() int {
@@ -49,4 +52,19 @@ func DefaultAPIVIP(node netip.Prefix, gateway netip.Addr) netip.Addr {
 		a = a.Prev()
 	}
 	return a
+}
+
+// DefaultAPIVIPLease is kube-vip's own lease duration.
+const DefaultAPIVIPLease = 5 * time.Second
+
+// APIVIPLease is how long kube-vip's lease on the address lasts
+// (network.api_vip_lease, else DefaultAPIVIPLease): a holder that cannot
+// renew it within 3/5 of that (its API server too slow) gives the address
+// up, and another takes it after the lease ends. Valid after Check.
+func (c *Cluster) APIVIPLease() time.Duration {
+	if c.Network == nil || c.Network.APIVIPLease == "" {
+		return DefaultAPIVIPLease
+	}
+	d, _ := time.ParseDuration(c.Network.APIVIPLease)
+	return d
 }

@@ -17,12 +17,12 @@ import (
 // The kube-vip static pod: where it goes on a control plane, and the
 // kubeconfigs it may read.
 const (
-	VIPManifest     = "/etc/kubernetes/manifests/kube-vip.yaml"
-	AdminConfPath   = "/etc/kubernetes/admin.conf"
-	SuperAdminConf  = "/etc/kubernetes/super-admin.conf"
-	VIPInterface    = "eth0" // kprov's nodes name their NIC eth0 (cloud-init)
-	VIPLeaseName    = "plndr-cp-lock"
-	vipMetricsPort  = ":2112"
+	VIPManifest    = "/etc/kubernetes/manifests/kube-vip.yaml"
+	AdminConfPath  = "/etc/kubernetes/admin.conf"
+	SuperAdminConf = "/etc/kubernetes/super-admin.conf"
+	VIPInterface   = "eth0" // kprov's nodes name their NIC eth0 (cloud-init)
+	VIPLeaseName   = "plndr-cp-lock"
+	vipMetricsPort = ":2112"
 )
 
 // VIPKubeconfig is the kubeconfig kube-vip reads on a control plane: on the

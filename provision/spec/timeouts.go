@@ -45,6 +45,11 @@ func (v *validator) timeouts() {
 		if x, err := time.ParseDuration(t.ControlPlane); err != nil || x < time.Minute || x > 2*time.Hour {
 			v.errorf(v.at(t.Body, "control_plane"), "Invalid timeouts.control_plane", "%q: use a duration between 1m and 2h, such as \"15m\" (kubeadm waits 4m by default).", t.ControlPlane)
 		}
+		// kubeadm 1.30 moved the wait to an internal field that its
+		// v1beta3 configuration does not fill (1.31's v1beta4 has it).
+		if k := v.c.Kubernetes(); k.Valid() && k.Major() == 1 && k.Minor() == 30 {
+			v.warnf(v.at(t.Body, "control_plane"), "kubeadm 1.30 ignores this timeout", "kubeadm 1.30 reads no control-plane timeout from its v1beta3 configuration: it waits its own 4m whatever timeoutForControlPlane says (1.29 and earlier honour it, 1.31 and later read timeouts.controlPlaneComponentHealthCheck, which kprov writes). Use another Kubernetes minor if the control plane needs longer to start.")
+		}
 	}
 }
 

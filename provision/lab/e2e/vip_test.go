@@ -41,9 +41,6 @@ func vipBody(t *testing.T, n int) string {
 		b = strings.Replace(b, `    controller_manager_extra_args = { "leader-elect" = "false" }
     scheduler_extra_args          = { "leader-elect" = "false" }
 `, "", 1)
-		// One vCPU each: kubeadm's api-check took more than its 4m.
-		b = strings.Replace(b, `    nodes_ready = "15m"`, `    nodes_ready = "15m"
-    control_plane = "20m"`, 1)
 		b = strings.Replace(b, `      "etcd+strategic.yaml" = <<-EOT`, `      "etcd1+json.yaml" = <<-EOT
         - {op: add, path: /spec/containers/0/command/-, value: --unsafe-no-fsync=true}
         - {op: add, path: /spec/containers/0/command/-, value: --heartbeat-interval=500}
@@ -52,7 +49,7 @@ func vipBody(t *testing.T, n int) string {
       "etcd+strategic.yaml" = <<-EOT`, 1)
 	}
 	if !strings.Contains(b, fmt.Sprintf("count  = %d\n    vcpu   = %d", n, vcpu)) || !strings.Contains(b, `"NumCPU"`) ||
-		n > 1 && (strings.Contains(b, "leader-elect") || !strings.Contains(b, "unsafe-no-fsync") || !strings.Contains(b, `control_plane = "20m"`)) {
+		n > 1 && (strings.Contains(b, "leader-elect") || !strings.Contains(b, "unsafe-no-fsync")) {
 		t.Fatal("the spec body is not the one this test rewrites")
 	}
 	return b

@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kprov/kprov/internal/judge"
+	"github.com/kprov/kprov/provision/spec"
 )
 
 // A stand-in for three control planes on one node network, in network
@@ -149,7 +150,7 @@ func TestVIPFailover(t *testing.T) {
 	// the election and leaves the address where it is.
 	run("-n", holder.ns, "link", "set", VIPInterface, "up")
 	start(holder)
-	deadline := time.Now().Add(3 * time.Duration(vipLeaseSecondsInt) * time.Second)
+	deadline := time.Now().Add(3 * spec.DefaultAPIVIPLease)
 	for time.Now().Before(deadline) {
 		if held := holders(t, nodes); len(held) != 1 || held[0] != next {
 			t.Fatalf("after %s came back, the address is held by %v; want only %s", holder.name, names(held), next.name)
@@ -165,8 +166,6 @@ func TestVIPFailover(t *testing.T) {
 		t.Fatalf("API through %s after %s came back: %v", vipAddr, holder.name, err)
 	}
 }
-
-const vipLeaseSecondsInt = 5
 
 // startKubeVIP runs kube-vip manager in n's namespace with the
 // environment of pod's container (the node name for spec.nodeName).

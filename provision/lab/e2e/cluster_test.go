@@ -115,12 +115,12 @@ const E2EEnv = "KPROV_E2E"
 
 func newLab(t *testing.T) *lab { return newLabOf(t, body) }
 
-// labNetwork is added to the spec's network block (newLabNet).
-var labNetwork string
-
 // newLabOf is newLab with another spec body (the cluster block's inside,
 // after the hypervisor, image and network blocks).
-func newLabOf(t *testing.T, body string) *lab {
+func newLabOf(t *testing.T, body string) *lab { return newLabNet(t, body, "") }
+
+// newLabNet is newLabOf with lines added to the spec's network block.
+func newLabNet(t *testing.T, body, network string) *lab {
 	if os.Getenv(E2EEnv) == "" {
 		t.Skipf("the end-to-end test runs with %s=1 (make e2e): 30-40 minutes under emulation", E2EEnv)
 	}
@@ -156,7 +156,7 @@ func newLabOf(t *testing.T, body string) *lab {
   }
 %s
 }
-`, pool, labtest.Image(t), labNetwork, body)
+`, pool, labtest.Image(t), network, body)
 	if err := os.WriteFile(l.spec, []byte(hcl), 0o644); err != nil {
 		t.Fatal(err)
 	}

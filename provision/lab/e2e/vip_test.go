@@ -171,13 +171,6 @@ func TestLabVIP(t *testing.T) {
 	t.Logf("up after the failover: %s\n%s", time.Since(start).Round(time.Second), msg)
 }
 
-// newLabNet is newLabOf with lines added to the network block.
-func newLabNet(t *testing.T, body, network string) *lab {
-	labNetwork = network
-	t.Cleanup(func() { labNetwork = "" })
-	return newLabOf(t, body)
-}
-
 // vipHolder is the one control plane (not gone) whose eth0 has apiVIP;
 // it fails the test if none or several have it.
 func (l *lab) vipHolder(cps []string, gone string) string {

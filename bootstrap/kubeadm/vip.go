@@ -14,10 +14,9 @@ import (
 	"github.com/kprov/kprov/provision/spec"
 )
 
-// The kube-vip static pod: where it goes on a control plane, and the
-// kubeconfigs it may read.
+// The kube-vip static pod: the kubeconfigs it may read, the NIC and the
+// lease it uses.
 const (
-	VIPManifest    = "/etc/kubernetes/manifests/kube-vip.yaml"
 	AdminConfPath  = "/etc/kubernetes/admin.conf"
 	SuperAdminConf = "/etc/kubernetes/super-admin.conf"
 	VIPInterface   = "eth0" // kprov's nodes name their NIC eth0 (cloud-init)

@@ -8,8 +8,8 @@ import (
 	"github.com/kprov/kprov/bootstrap/remote"
 )
 
-// VIPManifest is where a control plane's kube-vip static pod goes
-// (bootstrap/kubeadm's VIPManifest).
+// VIPManifest is where a control plane's kube-vip static pod
+// (bootstrap/kubeadm.VIPPod) goes.
 const VIPManifest = "/etc/kubernetes/manifests/kube-vip.yaml"
 
 // PlaceVIPPod makes n's kube-vip static pod pod (0600, as kubeadm writes

@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes"
 )
 
 var podsResource = schema.GroupVersionResource{Version: "v1", Resource: "pods"}
@@ -27,17 +30,48 @@ func (c *Client) podReasons(ctx context.Context, o *unstructured.Unstructured) s
 	if err != nil {
 		return ""
 	}
-	return PodReasons(list.Items, 3)
+	return PodReasons(ctx, list.Items, 3, c.previousLog)
 }
 
-// PodReasons summarizes why pods are not ready, at most max of them.
-func PodReasons(pods []unstructured.Unstructured, max int) string {
+// previousLog is the tail of a container's last run, which says why a
+// crash-looping container exits: the runtime's status seldom does.
+func (c *Client) previousLog(ctx context.Context, ns, pod, container string) string {
+	cs, err := kubernetes.NewForConfig(c.Config)
+	if err != nil {
+		return ""
+	}
+	tail := int64(logLines)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	b, err := cs.CoreV1().Pods(ns).GetLogs(pod, &corev1.PodLogOptions{Container: container, Previous: true, TailLines: &tail, LimitBytes: ptr(int64(2048))}).DoRaw(ctx)
+	if err != nil {
+		return ""
+	}
+	return strings.Join(strings.Fields(strings.ReplaceAll(string(b), "\n", " | ")), " ")
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// logLines is how much of a crashed container's log a failure shows.
+const logLines = 3
+
+// LogFunc reads the tail of a container's previous run; nil reads none.
+type LogFunc func(ctx context.Context, ns, pod, container string) string
+
+// PodReasons summarizes why pods are not ready, at most max of them; for
+// a container that crashed, logs adds the end of its last run.
+func PodReasons(ctx context.Context, pods []unstructured.Unstructured, max int, logs LogFunc) string {
 	sort.Slice(pods, func(i, j int) bool { return pods[i].GetName() < pods[j].GetName() })
 	var out []string
 	for _, p := range pods {
-		why := podReason(p)
+		why, crashed := podReason(p)
 		if why == "" {
 			continue
+		}
+		if crashed != "" && logs != nil {
+			if tail := logs(ctx, p.GetNamespace(), p.GetName(), crashed); tail != "" {
+				why += fmt.Sprintf(" (its last log lines: %s)", tail)
+			}
 		}
 		node, _, _ := unstructured.NestedString(p.Object, "spec", "nodeName")
 		if node == "" {
@@ -52,8 +86,9 @@ func PodReasons(pods []unstructured.Unstructured, max int) string {
 }
 
 // podReason is the first init container, then container, that waits (not
-// merely for its turn) or last failed.
-func podReason(p unstructured.Unstructured) string {
+// merely for its turn) or last failed; crashed names it when it has run
+// and exited, so its log can say why.
+func podReason(p unstructured.Unstructured) (why, crashed string) {
 	for _, field := range []string{"initContainerStatuses", "containerStatuses"} {
 		statuses, _, _ := unstructured.NestedSlice(p.Object, "status", field)
 		for _, s := range statuses {
@@ -72,15 +107,18 @@ func podReason(p unstructured.Unstructured) string {
 					continue
 				}
 				msg, _ := w["message"].(string)
-				if msg == "" {
-					if t, ok := nested(m, "lastState", "terminated"); ok {
-						msg = fmt.Sprintf("exit code %v %v", t["exitCode"], t["message"])
+				if t, ok := nested(m, "lastState", "terminated"); ok {
+					crashed = name
+					if msg == "" || reason == "CrashLoopBackOff" {
+						// "back-off 5m0s restarting failed container" says
+						// less than how it last ended.
+						msg = ended(t)
 					}
 				}
-				return strings.TrimSpace(fmt.Sprintf("%s %s: %s %s", kind, name, reason, msg))
+				return strings.TrimSpace(fmt.Sprintf("%s %s: %s %s", kind, name, reason, msg)), crashed
 			}
 			if t, ok := nested(m, "state", "terminated"); ok && fmt.Sprint(t["exitCode"]) != "0" {
-				return fmt.Sprintf("%s %s: exit code %v %v", kind, name, t["exitCode"], t["reason"])
+				return fmt.Sprintf("%s %s: %s", kind, name, ended(t)), name
 			}
 		}
 	}
@@ -88,11 +126,22 @@ func podReason(p unstructured.Unstructured) string {
 	if phase == "Pending" {
 		for _, c := range conditions(p) {
 			if c["type"] == "PodScheduled" && c["status"] == "False" {
-				return fmt.Sprintf("not scheduled: %v", c["message"])
+				return fmt.Sprintf("not scheduled: %v", c["message"]), ""
 			}
 		}
 	}
-	return ""
+	return "", ""
+}
+
+// ended says how a container's run ended: exit code, reason, message.
+func ended(t map[string]any) string {
+	out := fmt.Sprintf("exit code %v", t["exitCode"])
+	for _, k := range []string{"reason", "message"} {
+		if v, _ := t[k].(string); strings.TrimSpace(v) != "" {
+			out += " " + strings.TrimSpace(v)
+		}
+	}
+	return out
 }
 
 func nested(m map[string]any, keys ...string) (map[string]any, bool) {

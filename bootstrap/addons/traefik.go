@@ -189,6 +189,10 @@ func (t Traefik) deployment() *appsv1.Deployment {
 						},
 						ReadinessProbe: probe(1),
 						LivenessProbe:  probe(3),
+						// Up to 5 minutes to answer first, before the
+						// liveness probe counts: a loaded or emulated node
+						// can take that long to start it.
+						StartupProbe: probe(30),
 						Resources: corev1.ResourceRequirements{
 							Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
 							Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("512Mi")},

@@ -86,6 +86,9 @@ func calicoCNI(e *Env) (Image, error) {
 		if err != nil {
 			return Image{}, err
 		}
+		if b.name == "install" {
+			bin.Patches = []SourcePatch{cniKubeconfigServer}
+		}
 		files = append(files, exe("opt/cni/bin/"+b.name, bin))
 	}
 	files = append(files, File{Path: "opt/cni/bin/calico-ipam", Kind: Hardlink, Target: "opt/cni/bin/calico", Mode: 0o755})
@@ -98,6 +101,26 @@ func calicoCNI(e *Env) (Image, error) {
 		Config: Config{Cmd: []string{"/opt/cni/bin/install"}, WorkingDir: "/opt/cni/bin",
 			Env: []string{"PATH=/opt/cni/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}},
 	}, nil
+}
+
+// cniKubeconfigServer is upstream's fix of install-cni's kubeconfig
+// (projectcalico/calico#11713, in v3.30 and v3.31, not in v3.28): it wrote
+// `server: https://[10.96.0.1]:443`, an IPv4 address in brackets, which
+// Go's URL parser rejects since Go 1.24.8 and 1.25.2 (golang/go#75678),
+// so the CNI plugin built with this toolchain failed every pod sandbox
+// ("error creating calico client: host must be a URL or a host:port
+// pair") until calico-node's token refresher rewrote the file. Brackets
+// are kept for IPv6 only, as net.JoinHostPort does.
+var cniKubeconfigServer = SourcePatch{
+	Path: "cni-plugin/pkg/install/install.go",
+	Old:  `data = strings.Replace(data, "__KUBERNETES_SERVICE_HOST__", getEnv("KUBERNETES_SERVICE_HOST", ""), -1)`,
+	New: `data = strings.Replace(data, "[__KUBERNETES_SERVICE_HOST__]", func(h string) string {
+		if strings.Contains(h, ":") {
+			return "[" + h + "]"
+		}
+		return h
+	}(getEnv("KUBERNETES_SERVICE_HOST", "")), -1)`,
+	Why: "projectcalico/calico#11713",
 }
 
 // calicoKubeControllers is calico/kube-controllers as its Dockerfile makes

@@ -85,6 +85,20 @@ type Binary struct {
 	// the scratch module, raising dependencies of Module (none: the key of
 	// a binary without them is unchanged).
 	Require []string `json:"require,omitempty"`
+	// Patches edit the module's source for this build (go build -overlay;
+	// main and calico builders): upstream fixes of a later release that
+	// this one needs with this toolchain. None leave the key unchanged.
+	Patches []SourcePatch `json:"patches,omitempty"`
+}
+
+// SourcePatch replaces Old, which must occur exactly once, with New in the
+// module's file Path.
+type SourcePatch struct {
+	Path string `json:"path"`
+	Old  string `json:"old"`
+	New  string `json:"new"`
+	// Why names the upstream fix.
+	Why string `json:"why"`
 }
 
 // Rootfs is a Debian root filesystem: debootstrap --variant=minbase of

@@ -70,7 +70,7 @@ cluster "lab" {
     external_traffic_policy = "Local"
     addresses               = ["10.77.0.240"]
     load_balancer           = "metallb"
-    load_balancer_manifest  = "/var/lib/kprov/manifests/metallb-v0.15.2-native.yaml"
+    load_balancer_manifest  = "/var/lib/kprov/manifests/metallb-v0.15.2-native-lab.yaml"
   }
 
   network_policy {

@@ -12,6 +12,9 @@
 #                        emulation (below); examples/lab.hcl names this one
 #   metallb-v0.15.2-native.yaml  config/manifests/metallb-native.yaml of
 #                        go.universe.tf/metallb v0.15.2
+#   metallb-v0.15.2-native-lab.yaml  the same with CPU requests and slowed
+#                        probes for software emulation (below); examples/lab.hcl
+#                        names this one
 #   traefik-v3.6.12-crds.yaml, traefik-v3.6.12-rbac.yaml  Traefik's CRDs and
 #                        their RBAC (docs/content/reference/dynamic-configuration/
 #                        kubernetes-crd-definition-v1.yml, kubernetes-crd-rbac.yml
@@ -52,5 +55,24 @@ lab_calico() {
 lab_calico "$dir/calico-v3.28.5.yaml"
 
 fetch go.universe.tf/metallb@v0.15.2 config/manifests/metallb-native.yaml metallb-v0.15.2-native.yaml
+# MetalLB's pods ask for no CPU, so they are BestEffort: the kubelet gives
+# that class the least CPU weight there is, and on a control plane that
+# software emulation keeps saturated the speaker got 2 s of CPU in its
+# first 2 minutes, logged nothing, and was killed by its liveness probe
+# (1 s to answer, 3 failures) over and over. The lab's copy asks for
+# 100m CPU and 64Mi (Burstable, like calico-node) and probes every 60 s
+# with 30 s to answer and 20 failures allowed. Each edited line is
+# checked so an upstream change fails here, not in the cluster.
+lab_metallb() {
+	local src=$1 dest=$dir/metallb-v0.15.2-native-lab.yaml n
+	n=$(grep -cE '^ {10}(periodSeconds: 10|timeoutSeconds: 1|failureThreshold: 3)$' "$src")
+	[ "$n" = 12 ] || { log "error: $src has $n probe lines of the 12 the lab slows: upstream changed, update lab_metallb"; exit 1; }
+	n=$(grep -cE '^ {8}image: quay.io/metallb/(controller|speaker):v0.15.2$' "$src")
+	[ "$n" = 2 ] || { log "error: $src has $n image lines of the 2 the lab gives requests: upstream changed, update lab_metallb"; exit 1; }
+	sed -E 's/^( {10})periodSeconds: 10$/\1periodSeconds: 60/; s/^( {10})timeoutSeconds: 1$/\1timeoutSeconds: 30/; s/^( {10})failureThreshold: 3$/\1failureThreshold: 20/
+		s/^( {8})(image: quay.io\/metallb\/(controller|speaker):v0.15.2)$/\1\2\n\1resources:\n\1  requests:\n\1    cpu: 100m\n\1    memory: 64Mi/' "$src" >"$dest.tmp"
+	if cmp -s "$dest.tmp" "$dest"; then rm "$dest.tmp"; else mv "$dest.tmp" "$dest" && log "$dest from $src, requests added, probes slowed"; fi
+}
+lab_metallb "$dir/metallb-v0.15.2-native.yaml"
 fetch github.com/traefik/traefik/v3@v3.6.12 docs/content/reference/dynamic-configuration/kubernetes-crd-definition-v1.yml traefik-v3.6.12-crds.yaml
 fetch github.com/traefik/traefik/v3@v3.6.12 docs/content/reference/dynamic-configuration/kubernetes-crd-rbac.yml traefik-v3.6.12-rbac.yaml

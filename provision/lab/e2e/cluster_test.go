@@ -63,7 +63,7 @@ const body = `
     external_traffic_policy = "Local"
     addresses               = ["` + vip + `"]
     load_balancer           = "metallb"
-    load_balancer_manifest  = "/var/lib/kprov/manifests/metallb-v0.15.2-native.yaml"
+    load_balancer_manifest  = "/var/lib/kprov/manifests/metallb-v0.15.2-native-lab.yaml"
   }
   network_policy {
     default_deny_namespaces = ["default"]
@@ -125,7 +125,7 @@ func newLabNet(t *testing.T, body, network string) *lab {
 		t.Skipf("the end-to-end test runs with %s=1 (make e2e): 30-40 minutes under emulation", E2EEnv)
 	}
 	labtest.Need(t)
-	for _, f := range []string{"calico-v3.28.5-lab.yaml", "traefik-v3.6.12-crds.yaml", "traefik-v3.6.12-rbac.yaml", "metallb-v0.15.2-native.yaml"} {
+	for _, f := range []string{"calico-v3.28.5-lab.yaml", "traefik-v3.6.12-crds.yaml", "traefik-v3.6.12-rbac.yaml", "metallb-v0.15.2-native-lab.yaml"} {
 		if _, err := os.Stat("/var/lib/kprov/manifests/" + f); err != nil {
 			t.Fatalf("%v: provision/lab/manifests.sh writes it (make lab-manifests)", err)
 		}

@@ -1,8 +1,8 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -171,59 +171,76 @@ func (e *Env) buildMain(b Binary, out string, edits ...string) error {
 			return err
 		}
 	}
-	args := []string{"build", "-modfile", gomod, "-trimpath", "-ldflags", b.Flags, "-o", out}
 	if len(b.Patches) > 0 {
-		overlay, err := writeOverlay(src, filepath.Dir(out), b.Patches)
+		// Go refuses -overlay for files in the module cache: build a
+		// patched copy instead.
+		copy, err := patchedCopy(src, filepath.Dir(out), b.Patches)
 		if err != nil {
 			return fmt.Errorf("%s@%s: %w", b.Module, b.Version, err)
 		}
-		defer os.RemoveAll(filepath.Dir(overlay))
-		args = append(args, "-overlay", overlay)
+		defer os.RemoveAll(copy)
+		src = copy
 	}
-	return e.run(src, goEnv, "go", append(args, b.Package)...)
+	return e.run(src, goEnv, "go", "build", "-modfile", gomod, "-trimpath", "-ldflags", b.Flags, "-o", out, b.Package)
 }
 
-// writeOverlay writes the patched files and go build's overlay file that
-// puts them in place of the module's, in a new folder under dir, and
-// returns the overlay file's path. A patch whose Old text is not in its
-// file exactly once fails: upstream changed, the patch needs a look.
-func writeOverlay(src, dir string, patches []SourcePatch) (string, error) {
-	tmp, err := os.MkdirTemp(dir, ".overlay.")
+// patchedCopy copies the module's folder src into a new folder under dir,
+// applies patches there and returns its path. A patch whose Old text is
+// not in its file exactly once fails, leaving nothing: upstream changed,
+// the patch needs a look.
+func patchedCopy(src, dir string, patches []SourcePatch) (string, error) {
+	tmp, err := os.MkdirTemp(dir, ".patched.")
 	if err != nil {
 		return "", err
 	}
-	replace := map[string]string{}
-	for i, p := range patches {
-		orig := filepath.Join(src, filepath.FromSlash(p.Path))
-		data, err := os.ReadFile(orig)
-		if err != nil {
-			os.RemoveAll(tmp)
-			return "", err
-		}
-		if n := strings.Count(string(data), p.Old); n != 1 {
-			os.RemoveAll(tmp)
-			return "", fmt.Errorf("patch of %s (%s): the text to replace occurs %d times, want 1: upstream changed, review the patch", p.Path, p.Why, n)
-		}
-		if _, done := replace[orig]; done {
-			os.RemoveAll(tmp)
-			return "", fmt.Errorf("two patches of %s: make them one", p.Path)
-		}
-		patched := filepath.Join(tmp, fmt.Sprintf("%d-%s", i, filepath.Base(orig)))
-		if err := os.WriteFile(patched, []byte(strings.Replace(string(data), p.Old, p.New, 1)), 0o644); err != nil {
-			os.RemoveAll(tmp)
-			return "", err
-		}
-		replace[orig] = patched
-	}
-	b, err := json.Marshal(map[string]any{"Replace": replace})
-	if err == nil {
-		err = os.WriteFile(filepath.Join(tmp, "overlay.json"), b, 0o644)
-	}
-	if err != nil {
+	if err := apply(src, tmp, patches); err != nil {
 		os.RemoveAll(tmp)
 		return "", err
 	}
-	return filepath.Join(tmp, "overlay.json"), nil
+	return tmp, nil
+}
+
+func apply(src, tmp string, patches []SourcePatch) error {
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		to := filepath.Join(tmp, rel)
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(to, 0o755)
+		case d.Type().IsRegular():
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(to, data, 0o644)
+		}
+		return nil // the module zip holds no links or devices
+	})
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, p := range patches {
+		if seen[p.Path] {
+			return fmt.Errorf("two patches of %s: make them one", p.Path)
+		}
+		seen[p.Path] = true
+		file := filepath.Join(tmp, filepath.FromSlash(p.Path))
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return fmt.Errorf("patch of %s (%s): %w", p.Path, p.Why, err)
+		}
+		if n := strings.Count(string(data), p.Old); n != 1 {
+			return fmt.Errorf("patch of %s (%s): the text to replace occurs %d times, want 1: upstream changed, review the patch", p.Path, p.Why, n)
+		}
+		if err := os.WriteFile(file, []byte(strings.Replace(string(data), p.Old, p.New, 1)), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // buildCalico builds b.Package of the Calico monorepo as the main module

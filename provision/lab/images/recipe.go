@@ -85,7 +85,7 @@ type Binary struct {
 	// the scratch module, raising dependencies of Module (none: the key of
 	// a binary without them is unchanged).
 	Require []string `json:"require,omitempty"`
-	// Patches edit the module's source for this build (go build -overlay;
+	// Patches edit a copy of the module's source for this build (the
 	// main and calico builders): upstream fixes of a later release that
 	// this one needs with this toolchain. None leave the key unchanged.
 	Patches []SourcePatch `json:"patches,omitempty"`

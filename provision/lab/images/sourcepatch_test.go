@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"net/url"
 	"os"
 	"os/exec"
@@ -15,19 +14,16 @@ import (
 // IPv4 Service address (upstream's did not) and keeps IPv6's brackets.
 func TestCNIKubeconfigServerPatch(t *testing.T) {
 	src := calicoDir(t)
-	overlay, err := writeOverlay(src, t.TempDir(), []SourcePatch{cniKubeconfigServer})
+	copy, err := patchedCopy(src, t.TempDir(), []SourcePatch{cniKubeconfigServer})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var o struct{ Replace map[string]string }
-	b, err := os.ReadFile(overlay)
-	if err != nil || json.Unmarshal(b, &o) != nil {
-		t.Fatalf("overlay: %v\n%s", err, b)
+	patched, err := os.ReadFile(filepath.Join(copy, cniKubeconfigServer.Path))
+	if err != nil {
+		t.Fatal(err)
 	}
-	orig := filepath.Join(src, cniKubeconfigServer.Path)
-	patched, err := os.ReadFile(o.Replace[orig])
-	if err != nil || len(o.Replace) != 1 {
-		t.Fatalf("overlay %v: %v", o.Replace, err)
+	if b, err := os.ReadFile(filepath.Join(copy, "go.mod")); err != nil || !strings.Contains(string(b), "module github.com/projectcalico/calico") {
+		t.Fatalf("the copy lacks the module's go.mod: %v", err)
 	}
 	if !strings.Contains(string(patched), cniKubeconfigServer.New) || strings.Contains(string(patched), cniKubeconfigServer.Old) {
 		t.Fatal("the patched file lacks the fix or keeps the old line")
@@ -67,8 +63,8 @@ func TestCNIKubeconfigServerPatch(t *testing.T) {
 }
 
 // A patch whose text is not in the file exactly once is refused, saying
-// what to do; nothing is left behind.
-func TestWriteOverlayRefuses(t *testing.T) {
+// what to do; no copy is left behind.
+func TestPatchedCopyRefuses(t *testing.T) {
 	src, out := t.TempDir(), t.TempDir()
 	os.WriteFile(filepath.Join(src, "a.go"), []byte("x := 1\nx := 1\ny := 2\n"), 0o644)
 	for name, p := range map[string][]SourcePatch{
@@ -78,7 +74,7 @@ func TestWriteOverlayRefuses(t *testing.T) {
 		"two of one file": {{Path: "a.go", Old: "y := 2", New: "y := 3"},
 			{Path: "a.go", Old: "y := 2", New: "y := 4"}},
 	} {
-		if _, err := writeOverlay(src, out, p); err == nil {
+		if _, err := patchedCopy(src, out, p); err == nil {
 			t.Errorf("%s: accepted", name)
 		} else if name != "no file" && !strings.Contains(err.Error(), "patch") {
 			t.Errorf("%s: %v", name, err)

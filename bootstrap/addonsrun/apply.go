@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/client-go/dynamic"
 
 	"github.com/kprov/kprov/bootstrap/addons"
@@ -102,7 +104,7 @@ func (c *Client) objects(ctx context.Context, step string, objs []addons.Object,
 	outs := make([]out, len(objs))
 	if n <= 1 {
 		for i, o := range objs {
-			b, a, err := c.one(ctx, o)
+			b, a, err := c.applyOne(ctx, o)
 			outs[i] = out{b, a, err, true}
 			if err != nil {
 				break
@@ -117,7 +119,7 @@ func (c *Client) objects(ctx context.Context, step string, objs []addons.Object,
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
-				b, a, err := c.one(ctx, o)
+				b, a, err := c.applyOne(ctx, o)
 				outs[i] = out{b, a, err, true}
 			}()
 		}
@@ -168,6 +170,44 @@ func (c *Client) resource(o addons.Object) (dynamic.ResourceInterface, error) {
 		return c.Dynamic.Resource(m.Resource).Namespace(ns), nil
 	}
 	return c.Dynamic.Resource(m.Resource), nil
+}
+
+// applyOne applies o, and again while the failure is one that passes: an
+// admission webhook whose pod has only just started (seen on the lab:
+// MetalLB's refused connections seconds after its controller was
+// available), an API server that timed out, is overloaded or restarts.
+// It tries for the rollout timeout at most, then says how long it tried.
+func (c *Client) applyOne(ctx context.Context, o addons.Object) (before, after string, err error) {
+	tctx, cancel := context.WithTimeout(ctx, c.RolloutTimeout)
+	defer cancel()
+	err = retry.Do(tctx, retry.Every(c.Poll), 0, func(ctx context.Context) error {
+		var err error
+		before, after, err = c.one(ctx, o)
+		if err != nil && !Passing(err) {
+			return retry.Stop(err)
+		}
+		return err
+	})
+	var gave *retry.Error
+	switch {
+	case !errors.As(err, &gave):
+		return before, after, err
+	case ctx.Err() != nil:
+		return "", "", ctx.Err()
+	}
+	return "", "", fmt.Errorf("still failing after %s of tries: %w", c.RolloutTimeout, gave.Last)
+}
+
+// Passing says whether an apply's error is one that passes by itself.
+func Passing(err error) bool {
+	switch {
+	case apierrors.IsInternalError(err) && strings.Contains(err.Error(), "failed calling webhook"),
+		apierrors.IsServerTimeout(err), apierrors.IsTimeout(err), apierrors.IsTooManyRequests(err),
+		apierrors.IsServiceUnavailable(err),
+		utilnet.IsConnectionRefused(err), utilnet.IsConnectionReset(err), utilnet.IsProbableEOF(err):
+		return true
+	}
+	return false
 }
 
 // one server-side applies o and returns its resourceVersion before ("" if
